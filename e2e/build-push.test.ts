@@ -15,7 +15,14 @@ describe("build-push, bundled and run as the runner runs it, against a real regi
     const repository = newRepository("hello");
     const sha = newSha();
     const first = await runAction("actions/build-push", {
-      inputs: { ...hello, repository, environment: "dev", sha, "build-args": "GREETING=hi", labels: "team=farm" },
+      inputs: {
+        ...hello,
+        repository,
+        environment: "dev",
+        sha,
+        "build-args": "GREETING=hi",
+        labels: "team=farm",
+      },
     });
     expect(first.exitCode, first.log).toBe(0);
     const api = registryApi(repository);
@@ -38,11 +45,15 @@ describe("build-push, bundled and run as the runner runs it, against a real regi
       "org.opencontainers.image.source": "https://github.com/valmetal/farm-platform",
       team: "farm",
     });
-    expect(Date.parse(labels["org.opencontainers.image.created"] as string)).toBeGreaterThan(Date.now() - 600_000);
+    expect(Date.parse(labels["org.opencontainers.image.created"] as string)).toBeGreaterThan(
+      Date.now() - 600_000,
+    );
     expect(first.summary).toContain(`dev-${sha}`);
     expect(first.summary).toContain(digest);
 
-    const second = await runAction("actions/build-push", { inputs: { ...hello, repository, environment: "dev", sha } });
+    const second = await runAction("actions/build-push", {
+      inputs: { ...hello, repository, environment: "dev", sha },
+    });
     expect(second.exitCode, second.log).toBe(0);
     expect(second.outputs).toMatchObject({ digest, built: "false", outcome: "reused" });
     expect(second.log).not.toContain("buildah build");
@@ -53,7 +64,9 @@ describe("build-push, bundled and run as the runner runs it, against a real regi
   it("promotes staging to prod by copying the manifest: same digest, no rebuild", async () => {
     const repository = newRepository("promote");
     const sha = newSha();
-    const staging = await runAction("actions/build-push", { inputs: { ...hello, repository, environment: "staging", sha } });
+    const staging = await runAction("actions/build-push", {
+      inputs: { ...hello, repository, environment: "staging", sha },
+    });
     expect(staging.exitCode, staging.log).toBe(0);
 
     const prod = await runAction("actions/build-push", {
@@ -96,14 +109,18 @@ describe("build-push, bundled and run as the runner runs it, against a real regi
     const repository = newRepository("conflict");
     const shaA = newSha();
     const shaB = newSha();
-    const built = await runAction("actions/build-push", { inputs: { ...hello, repository, environment: "dev", sha: shaA } });
+    const built = await runAction("actions/build-push", {
+      inputs: { ...hello, repository, environment: "dev", sha: shaA },
+    });
     expect(built.exitCode, built.log).toBe(0);
     // Someone pushed commit A's image under commit B's tag.
     const api = registryApi(repository);
     const manifest = await api.client.getManifest(`dev-${shaA}`);
     await api.client.putManifest(`dev-${shaB}`, manifest as NonNullable<typeof manifest>);
 
-    const run = await runAction("actions/build-push", { inputs: { ...hello, repository, environment: "dev", sha: shaB } });
+    const run = await runAction("actions/build-push", {
+      inputs: { ...hello, repository, environment: "dev", sha: shaB },
+    });
     expect(run.exitCode).toBe(1);
     const errors = run.annotations.filter((annotation) => annotation.level === "error");
     expect(errors).toHaveLength(1);
@@ -117,7 +134,13 @@ describe("build-push, bundled and run as the runner runs it, against a real regi
   it("reports a build failure with the builder's last lines and pushes nothing", async () => {
     const repository = newRepository("broken");
     const run = await runAction("actions/build-push", {
-      inputs: { context: "e2e/fixtures/broken", builder: "buildah", repository, environment: "dev", sha: newSha() },
+      inputs: {
+        context: "e2e/fixtures/broken",
+        builder: "buildah",
+        repository,
+        environment: "dev",
+        sha: newSha(),
+      },
     });
     expect(run.exitCode).toBe(1);
     const error = run.annotations.find((annotation) => annotation.level === "error");
@@ -127,10 +150,26 @@ describe("build-push, bundled and run as the runner runs it, against a real regi
   });
 
   it.each([
-    ["a short sha", { sha: "abc123" }, "sha 'abc123' is not a 40-character hex commit SHA; pass the full SHA (github.sha)"],
-    ["a missing context", { context: "e2e/fixtures/nowhere" }, "is not a folder; pass the folder to build (context input)"],
-    ["a missing Dockerfile", { dockerfile: "e2e/fixtures/hello/Nope" }, "does not exist; pass its path (dockerfile input)"],
-    ["an unknown builder", { builder: "kaniko" }, "input builder is 'kaniko'; use one of auto, docker, buildah"],
+    [
+      "a short sha",
+      { sha: "abc123" },
+      "sha 'abc123' is not a 40-character hex commit SHA; pass the full SHA (github.sha)",
+    ],
+    [
+      "a missing context",
+      { context: "e2e/fixtures/nowhere" },
+      "is not a folder; pass the folder to build (context input)",
+    ],
+    [
+      "a missing Dockerfile",
+      { dockerfile: "e2e/fixtures/hello/Nope" },
+      "does not exist; pass its path (dockerfile input)",
+    ],
+    [
+      "an unknown builder",
+      { builder: "kaniko" },
+      "input builder is 'kaniko'; use one of auto, docker, buildah",
+    ],
     ["a repository without registry", { repository: "valmetal/api" }, "does not start with a registry host"],
     [
       "an unreachable registry",

@@ -16,7 +16,11 @@ export async function bundleTargets() {
   const entries = (await readdir(join(root, "src/entries"))).filter((file) => file.endsWith(".ts"));
   return entries.map((file) => {
     const name = file.replace(/\.ts$/, "");
-    return { name, entry: join(root, "src/entries", file), dist: name === "ship" ? "dist" : `actions/${name}/dist` };
+    return {
+      name,
+      entry: join(root, "src/entries", file),
+      dist: name === "ship" ? "dist" : `actions/${name}/dist`,
+    };
   });
 }
 

@@ -76,7 +76,9 @@ interface TaggedImage {
 async function checkBuildFiles(context: string, dockerfile: string): Promise<void> {
   const kind = async (path: string) => (await stat(path).catch(() => undefined))?.isDirectory();
   if ((await kind(context)) !== true) {
-    throw new InputError(`build context '${context}' is not a folder; pass the folder to build (context input)`);
+    throw new InputError(
+      `build context '${context}' is not a folder; pass the folder to build (context input)`,
+    );
   }
   if ((await kind(dockerfile)) !== false) {
     throw new InputError(`Dockerfile '${dockerfile}' does not exist; pass its path (dockerfile input)`);
@@ -95,7 +97,11 @@ function describe(image: TaggedImage): string {
 }
 
 /** Tags that already exist must all hold one image built from this sha; a tag is never overwritten. */
-function reusableImage(repository: ImageRepository, sha: string, existing: TaggedImage[]): TaggedImage | undefined {
+function reusableImage(
+  repository: ImageRepository,
+  sha: string,
+  existing: TaggedImage[],
+): TaggedImage | undefined {
   for (const image of existing) {
     if (image.revision !== sha) {
       throw new TagConflictError(
@@ -170,13 +176,18 @@ async function promote(
  * Builds the image of a commit and pushes it under `<environment>-<sha>` and `sha-<sha>`, or promotes an existing
  * environment's image. Idempotent: an image already pushed for this sha is reused, never rebuilt or overwritten.
  */
-export async function buildPush(options: BuildPushOptions, deps: BuildPushDependencies): Promise<BuildPushResult> {
+export async function buildPush(
+  options: BuildPushOptions,
+  deps: BuildPushDependencies,
+): Promise<BuildPushResult> {
   const started = deps.clock.now().getTime();
   const { repository, sha, reporter } = { ...options, reporter: deps.reporter };
   const tags = imageTags(options.environment, sha, options.extraTags);
   if (options.promoteFrom !== undefined) {
     if (options.promoteFrom === options.environment) {
-      throw new InputError(`promote-from '${options.promoteFrom}' equals environment; promote from another environment`);
+      throw new InputError(
+        `promote-from '${options.promoteFrom}' equals environment; promote from another environment`,
+      );
     }
     if (!options.push) throw new InputError("promote-from copies a tag in the registry and needs push: true");
   }
@@ -191,7 +202,8 @@ export async function buildPush(options: BuildPushOptions, deps: BuildPushDepend
     onLine: (line: string) => reporter.info(line),
     ...(deps.signal ? { signal: deps.signal } : {}),
   };
-  const builder = options.promoteFrom === undefined ? await selectBuilder(options.builder, builderEnvironment) : undefined;
+  const builder =
+    options.promoteFrom === undefined ? await selectBuilder(options.builder, builderEnvironment) : undefined;
   const credentials = options.push ? await registryCredentials(deps.login, repository, reporter) : undefined;
   const registry = new RegistryClient({
     repository,
@@ -229,7 +241,13 @@ export async function buildPush(options: BuildPushOptions, deps: BuildPushDepend
     reporter.info(`${reusable.tag} already holds a build of ${sha}: skipping the build`);
     await addTags(registry, reusable.manifest, allTags, existing);
     const digest = reusable.manifest.digest;
-    return finish({ ...result, outcome: "reused", pushed: true, digest, imageRef: digestReference(repository, digest) });
+    return finish({
+      ...result,
+      outcome: "reused",
+      pushed: true,
+      digest,
+      imageRef: digestReference(repository, digest),
+    });
   }
 
   const labels = imageLabels(

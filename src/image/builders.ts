@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ToolkitError } from "../errors.ts";
-import { type CommandRunner, CommandNotFoundError } from "../process/command.ts";
+import { CommandNotFoundError, type CommandRunner } from "../process/command.ts";
 import type { RegistryCredentials } from "./registry-client.ts";
 
 export type BuilderName = "docker" | "buildah";
@@ -115,7 +115,10 @@ async function succeeds(environment: BuilderEnvironment, program: string, args: 
 }
 
 /** `auto` takes docker buildx when a Docker engine answers (GitHub runners), else buildah (daemonless). */
-export async function selectBuilder(choice: BuilderChoice, environment: BuilderEnvironment): Promise<BuilderName> {
+export async function selectBuilder(
+  choice: BuilderChoice,
+  environment: BuilderEnvironment,
+): Promise<BuilderName> {
   const docker = async () =>
     (await succeeds(environment, "docker", ["buildx", "version"])) &&
     (await succeeds(environment, "docker", ["info", "--format", "{{.ServerVersion}}"]));
@@ -128,7 +131,9 @@ export async function selectBuilder(choice: BuilderChoice, environment: BuilderE
   }
   if (choice === "buildah") {
     if (await buildah()) return "buildah";
-    throw new BuilderUnavailableError("builder 'buildah' was not found; install it (apt-get install buildah)");
+    throw new BuilderUnavailableError(
+      "builder 'buildah' was not found; install it (apt-get install buildah)",
+    );
   }
   if (await docker()) return "docker";
   if (await buildah()) return "buildah";
@@ -152,23 +157,40 @@ async function checked(
     ...(input === undefined ? {} : { input }),
   });
   if (result.exitCode !== 0) {
-    throw new BuildError(`${what} failed (exit code ${result.exitCode}); last lines:\n${result.tail.join("\n")}`);
+    throw new BuildError(
+      `${what} failed (exit code ${result.exitCode}); last lines:\n${result.tail.join("\n")}`,
+    );
   }
 }
 
-export async function buildWithBuildah(request: BuildRequest, environment: BuilderEnvironment): Promise<BuildOutcome> {
+export async function buildWithBuildah(
+  request: BuildRequest,
+  environment: BuilderEnvironment,
+): Promise<BuildOutcome> {
   const global = buildahGlobalArgs(environment.env, environment.overlayAvailable);
-  await checked(environment, "buildah", [...global, ...buildahBuildArgs(request, environment.env)], "buildah build");
+  await checked(
+    environment,
+    "buildah",
+    [...global, ...buildahBuildArgs(request, environment.env)],
+    "buildah build",
+  );
   if (!request.push) return {};
   const id = randomUUID();
   const digestFile = join(request.workDir, `digest-${id}`);
   const authFile = request.credentials ? join(request.workDir, `auth-${id}.json`) : undefined;
   try {
     if (authFile && request.credentials) {
-      const auth = Buffer.from(`${request.credentials.username}:${request.credentials.password}`).toString("base64");
+      const auth = Buffer.from(`${request.credentials.username}:${request.credentials.password}`).toString(
+        "base64",
+      );
       await writeFile(authFile, JSON.stringify({ auths: { [request.registry]: { auth } } }), { mode: 0o600 });
     }
-    await checked(environment, "buildah", [...global, ...buildahPushArgs(request, digestFile, authFile)], "buildah push");
+    await checked(
+      environment,
+      "buildah",
+      [...global, ...buildahPushArgs(request, digestFile, authFile)],
+      "buildah push",
+    );
     return { digest: (await readFile(digestFile, "utf8")).trim() };
   } finally {
     await rm(digestFile, { force: true });
@@ -176,7 +198,10 @@ export async function buildWithBuildah(request: BuildRequest, environment: Build
   }
 }
 
-export async function buildWithDocker(request: BuildRequest, environment: BuilderEnvironment): Promise<BuildOutcome> {
+export async function buildWithDocker(
+  request: BuildRequest,
+  environment: BuilderEnvironment,
+): Promise<BuildOutcome> {
   const metadataFile = join(request.workDir, `metadata-${randomUUID()}.json`);
   const login = request.push && request.credentials;
   if (login && request.credentials) {
@@ -207,7 +232,10 @@ export function readBuildxDigest(metadataJson: string): string {
   return digest;
 }
 
-export const builders: Record<BuilderName, (request: BuildRequest, env: BuilderEnvironment) => Promise<BuildOutcome>> = {
+export const builders: Record<
+  BuilderName,
+  (request: BuildRequest, env: BuilderEnvironment) => Promise<BuildOutcome>
+> = {
   docker: buildWithDocker,
   buildah: buildWithBuildah,
 };

@@ -11,7 +11,10 @@ export interface LabelContext {
 }
 
 /** The OCI annotations every image gets, then the user's labels (which may not change the revision). */
-export function imageLabels(context: LabelContext, userLabels: Record<string, string> = {}): Record<string, string> {
+export function imageLabels(
+  context: LabelContext,
+  userLabels: Record<string, string> = {},
+): Record<string, string> {
   if (revisionLabel in userLabels && userLabels[revisionLabel] !== context.sha) {
     throw new InputError(
       `label ${revisionLabel} is set by the action to the sha and cannot be overridden; remove it from labels`,
@@ -35,7 +38,8 @@ export function parseKeyValueLines(text: string, inputName: string): Record<stri
     const line = raw.trim();
     if (!line || line.startsWith("#")) continue;
     const equals = line.indexOf("=");
-    if (equals <= 0) throw new InputError(`${inputName} line '${line}' is not KEY=value; write one KEY=value per line`);
+    if (equals <= 0)
+      throw new InputError(`${inputName} line '${line}' is not KEY=value; write one KEY=value per line`);
     entries[line.slice(0, equals).trim()] = line.slice(equals + 1);
   }
   return entries;

@@ -37,7 +37,8 @@ export async function ecrCredentials(
     );
   }
   const token = response.authorizationData?.[0]?.authorizationToken;
-  if (!token) throw new EcrAuthorizationError(`ECR GetAuthorizationToken returned no token for ${repository.registry}`);
+  if (!token)
+    throw new EcrAuthorizationError(`ECR GetAuthorizationToken returned no token for ${repository.registry}`);
   const decoded = Buffer.from(token, "base64").toString("utf8");
   const colon = decoded.indexOf(":");
   if (colon < 0) throw new EcrAuthorizationError(`ECR GetAuthorizationToken returned a malformed token`);

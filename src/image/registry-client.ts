@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Clock } from "../clock.ts";
 import { ToolkitError } from "../errors.ts";
-import { isLoopbackRegistry, type ImageRepository } from "./repository.ts";
+import { type ImageRepository, isLoopbackRegistry } from "./repository.ts";
 
 export interface RegistryCredentials {
   username: string;
@@ -43,7 +43,8 @@ function parseChallenge(header: string | null): Challenge | undefined {
   const scheme = (match[1] as string).toLowerCase();
   if (scheme !== "basic" && scheme !== "bearer") return undefined;
   const params: Record<string, string> = {};
-  for (const param of (match[2] as string).matchAll(/(\w+)="([^"]*)"/g)) params[param[1] as string] = param[2] as string;
+  for (const param of (match[2] as string).matchAll(/(\w+)="([^"]*)"/g))
+    params[param[1] as string] = param[2] as string;
   return { scheme, params };
 }
 
@@ -101,7 +102,12 @@ export class RegistryClient {
 
   /** Stores a manifest under a tag; returns its digest (the same bytes always give the same digest). */
   async putManifest(tag: string, manifest: Pick<Manifest, "body" | "mediaType">): Promise<string> {
-    const response = await this.#request("PUT", `/manifests/${tag}`, { "content-type": manifest.mediaType }, manifest.body);
+    const response = await this.#request(
+      "PUT",
+      `/manifests/${tag}`,
+      { "content-type": manifest.mediaType },
+      manifest.body,
+    );
     await this.#expectOk(response, `PUT manifest ${tag}`);
     await response.arrayBuffer();
     return manifestDigest(manifest.body);
@@ -132,7 +138,12 @@ export class RegistryClient {
     return blob.config?.Labels ?? {};
   }
 
-  async #request(method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<Response> {
+  async #request(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body?: Buffer,
+  ): Promise<Response> {
     const url = `${this.#baseUrl}${path}`;
     for (let attempt = 1; ; attempt++) {
       let response: Response;
@@ -178,7 +189,10 @@ export class RegistryClient {
     if (challenge?.scheme === "bearer" && challenge.params.realm) {
       const tokenUrl = new URL(challenge.params.realm);
       if (challenge.params.service) tokenUrl.searchParams.set("service", challenge.params.service);
-      tokenUrl.searchParams.set("scope", challenge.params.scope ?? `repository:${this.#repository.path}:pull,push`);
+      tokenUrl.searchParams.set(
+        "scope",
+        challenge.params.scope ?? `repository:${this.#repository.path}:pull,push`,
+      );
       const tokenResponse = await this.#fetch(tokenUrl, { headers: basic ? { authorization: basic } : {} });
       if (!tokenResponse.ok) {
         throw this.#refused(tokenResponse.status);

@@ -14,7 +14,8 @@ export interface ImageRepository {
 
 const ecrHost = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/;
 const pathComponent = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const hostLike = /^(?:localhost|\[[0-9a-f:]+\]|[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+)(?::\d+)?$|^[a-zA-Z0-9-]+:\d+$/;
+const hostLike =
+  /^(?:localhost|\[[0-9a-f:]+\]|[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+)(?::\d+)?$|^[a-zA-Z0-9-]+:\d+$/;
 
 /**
  * Parses a repository input. A registry host is required (no implicit Docker Hub): a deploy pipeline must say
@@ -25,7 +26,9 @@ export function parseRepository(input: string): ImageRepository {
   const hint = "pass a repository such as 123456789012.dkr.ecr.ca-central-1.amazonaws.com/valmetal/api";
   if (!name) throw new InputError(`repository is empty; ${hint}`);
   if (/[@]/.test(name) || /:[^/]*$/.test(name.split("/").slice(1).join("/"))) {
-    throw new InputError(`repository '${name}' contains a tag or digest; ${hint} (tags are computed from the sha)`);
+    throw new InputError(
+      `repository '${name}' contains a tag or digest; ${hint} (tags are computed from the sha)`,
+    );
   }
   const slash = name.indexOf("/");
   const registry = slash < 0 ? "" : name.slice(0, slash);
@@ -33,7 +36,7 @@ export function parseRepository(input: string): ImageRepository {
   if (!hostLike.test(registry)) {
     throw new InputError(`repository '${name}' does not start with a registry host; ${hint}`);
   }
-  if (!path || !path.split("/").every((component) => pathComponent.test(component))) {
+  if (!path.split("/").every((component) => pathComponent.test(component))) {
     throw new InputError(
       `repository '${name}' has an invalid path '${path}'; use lowercase letters, digits and . _ - separated by /`,
     );

@@ -20,7 +20,11 @@ export interface CommandOptions {
 }
 
 /** Runs a program with an argument array (never through a shell). Injected into core modules so tests can fake it. */
-export type CommandRunner = (program: string, args: readonly string[], options?: CommandOptions) => Promise<CommandResult>;
+export type CommandRunner = (
+  program: string,
+  args: readonly string[],
+  options?: CommandOptions,
+) => Promise<CommandResult>;
 
 export class CommandNotFoundError extends Error {
   readonly program: string;

@@ -102,7 +102,8 @@ export async function ensureBaseImage(spec: BaseImageSpec): Promise<string> {
   }
   for (const [from, to] of spec.copies ?? []) {
     await place(from, to);
-    if (to.endsWith("/node")) for (const library of await sharedLibraries(from)) await place(library, library);
+    if (to.endsWith("/node"))
+      for (const library of await sharedLibraries(from)) await place(library, library);
   }
   await mkdir(join(rootfs, "tmp"), { recursive: true, mode: 0o1777 });
   await chmod(join(rootfs, "tmp"), 0o1777);

@@ -1,6 +1,6 @@
+import { systemClock } from "../../src/clock.ts";
 import { RegistryClient } from "../../src/image/registry-client.ts";
 import { parseRepository } from "../../src/image/repository.ts";
-import { systemClock } from "../../src/clock.ts";
 
 /** Reads a test registry through the distribution API, independently of what the action reports. */
 export function registryApi(repository: string) {

@@ -60,7 +60,8 @@ export async function actionMetadata(actionDir: string): Promise<ActionMetadata>
   return parseYaml(await readFile(join(actionDir, "action.yml"), "utf8")) as ActionMetadata;
 }
 
-const unescapeData = (value: string) => value.replace(/%0D/g, "\r").replace(/%0A/g, "\n").replace(/%25/g, "%");
+const unescapeData = (value: string) =>
+  value.replace(/%0D/g, "\r").replace(/%0A/g, "\n").replace(/%25/g, "%");
 const unescapeProperty = (value: string) => unescapeData(value).replace(/%3A/g, ":").replace(/%2C/g, ",");
 
 /** Parses the `name<<DELIMITER … DELIMITER` blocks (and legacy `name=value` lines) of GITHUB_OUTPUT/GITHUB_STATE. */
@@ -73,7 +74,8 @@ export function parseCommandFile(text: string): Record<string, string> {
     if (heredoc) {
       const [, name, delimiter] = heredoc as unknown as [string, string, string];
       const value: string[] = [];
-      for (index++; index < lines.length && lines[index] !== delimiter; index++) value.push(lines[index] as string);
+      for (index++; index < lines.length && lines[index] !== delimiter; index++)
+        value.push(lines[index] as string);
       values[name] = value.join("\n");
     } else if (line.includes("=")) {
       const equals = line.indexOf("=");
@@ -87,11 +89,14 @@ export function parseCommandFile(text: string): Record<string, string> {
 export async function runAction(action: string, options: RunActionOptions = {}): Promise<ActionRun> {
   const actionDir = resolve(repositoryRoot, action);
   const metadata = await actionMetadata(actionDir);
-  if (metadata.runs.using !== "node24") throw new Error(`${action}/action.yml runs.using is ${metadata.runs.using}`);
+  if (metadata.runs.using !== "node24")
+    throw new Error(`${action}/action.yml runs.using is ${metadata.runs.using}`);
   const declared = metadata.inputs ?? {};
   const unexpected = Object.keys(options.inputs ?? {}).filter((name) => !(name in declared));
   if (unexpected.length) {
-    throw new Error(`Unexpected input(s) '${unexpected.join("', '")}' for ${action}; valid inputs are ${Object.keys(declared).join(", ")}`);
+    throw new Error(
+      `Unexpected input(s) '${unexpected.join("', '")}' for ${action}; valid inputs are ${Object.keys(declared).join(", ")}`,
+    );
   }
   const phase = options.phase ?? "main";
   const entry = phase === "main" ? metadata.runs.main : metadata.runs.post;
@@ -107,7 +112,10 @@ export async function runAction(action: string, options: RunActionOptions = {}):
     GITHUB_EVENT_PATH: join(home, "event.json"),
   };
   for (const file of Object.values(files)) await writeFile(file, "");
-  await writeFile(files.GITHUB_EVENT_PATH, JSON.stringify({ repository: { full_name: "valmetal/farm-platform" } }));
+  await writeFile(
+    files.GITHUB_EVENT_PATH,
+    JSON.stringify({ repository: { full_name: "valmetal/farm-platform" } }),
+  );
   const runnerTemp = join(home, "temp");
   await mkdir(runnerTemp);
 
@@ -139,19 +147,25 @@ export async function runAction(action: string, options: RunActionOptions = {}):
     ...files,
   };
   for (const [name, spec] of Object.entries(declared)) {
-    env[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] = options.inputs?.[name] ?? String(spec.default ?? "");
+    env[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] =
+      options.inputs?.[name] ?? String(spec.default ?? "");
   }
   for (const [name, value] of Object.entries(options.state ?? {})) env[`STATE_${name}`] = value;
   Object.assign(env, options.env);
 
-  const child = spawn(node24, [join(actionDir, entry)], { cwd: repositoryRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(node24, [join(actionDir, entry)], {
+    cwd: repositoryRoot,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   if (child.pid) options.onSpawn?.(child.pid);
   let rawOutput = "";
   const annotations: Annotation[] = [];
   const masks: string[] = [];
   const logLines: string[] = [];
   let pending = "";
-  const mask = (line: string) => masks.reduce((text, secret) => (secret ? text.split(secret).join("***") : text), line);
+  const mask = (line: string) =>
+    masks.reduce((text, secret) => (secret ? text.split(secret).join("***") : text), line);
   const onLine = (line: string) => {
     const command = /^::([a-z-]+)(?: ([^:]*))?::(.*)$/.exec(line);
     if (command) {

@@ -57128,12 +57128,12 @@ class FakeClock {
     }
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(1421);
 ;// CONCATENATED MODULE: ./src/process/command.ts
@@ -57457,7 +57457,7 @@ function parseRepository(input) {
     if (!hostLike.test(registry)) {
         throw new errors/* InputError */.d(`repository '${name}' does not start with a registry host; ${hint}`);
     }
-    if (!path || !path.split("/").every((component) => pathComponent.test(component))) {
+    if (!path.split("/").every((component) => pathComponent.test(component))) {
         throw new errors/* InputError */.d(`repository '${name}' has an invalid path '${path}'; use lowercase letters, digits and . _ - separated by /`);
     }
     const ecrMatch = ecrHost.exec(registry);
@@ -57853,7 +57853,13 @@ async function buildPush(options, deps) {
         reporter.info(`${reusable.tag} already holds a build of ${sha}: skipping the build`);
         await addTags(registry, reusable.manifest, allTags, existing);
         const digest = reusable.manifest.digest;
-        return finish({ ...result, outcome: "reused", pushed: true, digest, imageRef: digestReference(repository, digest) });
+        return finish({
+            ...result,
+            outcome: "reused",
+            pushed: true,
+            digest,
+            imageRef: digestReference(repository, digest),
+        });
     }
     const labels = imageLabels({ sha, sourceUrl: options.sourceUrl, created: deps.clock.now(), title: repository.path }, options.labels);
     const request = {
