@@ -13,6 +13,14 @@ export default defineConfig({
       },
       {
         test: {
+          name: "sim",
+          include: ["sim/**/*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           name: "e2e",
           include: ["e2e/**/*.test.ts"],
           globalSetup: ["test/support/global-setup.ts"],
