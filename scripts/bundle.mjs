@@ -26,13 +26,25 @@ export async function bundleTargets() {
 
 for (const target of await bundleTargets()) {
   const started = Date.now();
-  const { code, assets } = await ncc(target.entry, {
-    quiet: true,
-    minify: false,
-    sourceMap: false,
-    license: "licenses.txt",
-    target: "es2023",
-  });
+  let bundle;
+  try {
+    bundle = await ncc(target.entry, {
+      quiet: true,
+      minify: false,
+      sourceMap: false,
+      license: "licenses.txt",
+    });
+  } catch (error) {
+    // ncc's errors start with the compiler's message and go on with its own minified source: keep the message.
+    const message = String(error?.message ?? error)
+      .split("\n")
+      .slice(0, 6)
+      .join("\n")
+      .slice(0, 2000);
+    console.error(`bundling ${target.entry} failed:\n${message}`);
+    process.exit(1);
+  }
+  const { code, assets } = bundle;
   const dist = join(outRoot, target.dist);
   await rm(dist, { recursive: true, force: true });
   await mkdir(dist, { recursive: true });

@@ -74,7 +74,7 @@ export async function run(): Promise<void> {
   core.setOutput("outcome", result.outcome);
   await core.summary
     .addHeading("build-push", 3)
-    .addTable(buildPushSummaryRows(result, github.commitUrl(result.sha)).map(([key, value]) => [key, value]))
-    .addRaw(`\n[Workflow run](${github.runUrl})\n`)
+    .addTable(buildPushSummaryRows(result, github.commitUrl(result.sha)))
+    .addLink("Workflow run", github.runUrl)
     .write();
 }

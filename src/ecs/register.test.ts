@@ -100,13 +100,11 @@ describe("one revision per commit", () => {
 
   it("explains a refused registration with the missing permission", async () => {
     ecs.on(ListTaskDefinitionsCommand).resolves({ taskDefinitionArns: [] });
-    ecs
-      .on(RegisterTaskDefinitionCommand)
-      .rejects(
-        Object.assign(new Error("not authorized to perform ecs:TagResource"), {
-          name: "AccessDeniedException",
-        }),
-      );
+    ecs.on(RegisterTaskDefinitionCommand).rejects(
+      Object.assign(new Error("not authorized to perform ecs:TagResource"), {
+        name: "AccessDeniedException",
+      }),
+    );
     await expect(registerOrReuse(client(), input, sha)).rejects.toThrow(
       "RegisterTaskDefinition refused for valmetal-dev-api: AccessDeniedException: not authorized to perform ecs:TagResource — the deploy role needs ecs:TagResource when registering with tags",
     );

@@ -57899,21 +57899,23 @@ const outcomeText = {
     reused: "reused (already pushed for this commit, build skipped)",
     promoted: "promoted (manifest copied, no rebuild)",
 };
-/** Markdown rows of the job summary: what was built or promoted, where it is, and from which commit. */
+const summary_escape = (text) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+const code = (text) => `<code>${summary_escape(text)}</code>`;
+/** Rows of the job summary table (HTML cells, as the runner renders tables): what was pushed, where, from which commit. */
 function buildPushSummaryRows(result, commitUrl) {
     const rows = [
-        ["Image", `\`${result.image}\``],
+        ["Image", code(result.image)],
         ["Outcome", result.pushed ? outcomeText[result.outcome] : "built, not pushed (push: false)"],
-        ["Commit", `[\`${result.sha.slice(0, 12)}\`](${commitUrl})`],
-        ["Environment", result.environment],
+        ["Commit", `<a href="${summary_escape(commitUrl)}">${code(result.sha.slice(0, 12))}</a>`],
+        ["Environment", summary_escape(result.environment)],
     ];
     if (result.digest)
-        rows.push(["Digest", `\`${result.digest}\``]);
+        rows.push(["Digest", code(result.digest)]);
     if (result.promotedFrom)
-        rows.push(["Promoted from", result.promotedFrom]);
+        rows.push(["Promoted from", summary_escape(result.promotedFrom)]);
     if (result.builder)
         rows.push(["Builder", result.builder]);
-    rows.push(["Tags", result.tags.map((tag) => `\`${tag}\``).join("<br>")]);
+    rows.push(["Tags", result.tags.map(code).join("<br>")]);
     rows.push(["Duration", `${(result.durationMs / 1000).toFixed(1)} s`]);
     return rows;
 }
@@ -57986,8 +57988,8 @@ async function run() {
     core/* setOutput */.uH("outcome", result.outcome);
     await core/* summary */.z
         .addHeading("build-push", 3)
-        .addTable(buildPushSummaryRows(result, github.commitUrl(result.sha)).map(([key, value]) => [key, value]))
-        .addRaw(`\n[Workflow run](${github.runUrl})\n`)
+        .addTable(buildPushSummaryRows(result, github.commitUrl(result.sha)))
+        .addLink("Workflow run", github.runUrl)
         .write();
 }
 
