@@ -57899,20 +57899,20 @@ const outcomeText = {
     reused: "reused (already pushed for this commit, build skipped)",
     promoted: "promoted (manifest copied, no rebuild)",
 };
-const summary_escape = (text) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-const code = (text) => `<code>${summary_escape(text)}</code>`;
+const escapeHtml = (text) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+const code = (text) => `<code>${escapeHtml(text)}</code>`;
 /** Rows of the job summary table (HTML cells, as the runner renders tables): what was pushed, where, from which commit. */
 function buildPushSummaryRows(result, commitUrl) {
     const rows = [
         ["Image", code(result.image)],
         ["Outcome", result.pushed ? outcomeText[result.outcome] : "built, not pushed (push: false)"],
-        ["Commit", `<a href="${summary_escape(commitUrl)}">${code(result.sha.slice(0, 12))}</a>`],
-        ["Environment", summary_escape(result.environment)],
+        ["Commit", `<a href="${escapeHtml(commitUrl)}">${code(result.sha.slice(0, 12))}</a>`],
+        ["Environment", escapeHtml(result.environment)],
     ];
     if (result.digest)
         rows.push(["Digest", code(result.digest)]);
     if (result.promotedFrom)
-        rows.push(["Promoted from", summary_escape(result.promotedFrom)]);
+        rows.push(["Promoted from", escapeHtml(result.promotedFrom)]);
     if (result.builder)
         rows.push(["Builder", result.builder]);
     rows.push(["Tags", result.tags.map(code).join("<br>")]);
