@@ -19,6 +19,9 @@ for (const project of [".", "reference-app/api", "reference-app/web", "infra"]) 
   if (existsSync(join(root, project, "tsconfig.json"))) run("tsc", ["--noEmit", "-p", project], { env });
 }
 
+console.log("\n== synthesize the infra templates (infra/cdk.out), which the simulator provisions");
+run("npm", ["run", "--silent", "synth"], { cwd: join(root, "infra"), env });
+
 console.log("\n== tests (vitest)");
 const report = join(root, ".tmp", "vitest-report.json");
 const vitest = spawnSync(
