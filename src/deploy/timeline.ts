@@ -1,0 +1,36 @@
+/** What happened during a deployment, in order: the watch records it, the summary and the report print it. */
+export interface TimelineEntry {
+  at: Date;
+  text: string;
+}
+
+export interface TrafficWeights {
+  at: Date;
+  green: number;
+  blue: number;
+}
+
+export class Timeline {
+  readonly entries: TimelineEntry[] = [];
+  readonly weights: TrafficWeights[] = [];
+  readonly #onEntry: (entry: TimelineEntry) => void;
+
+  constructor(onEntry: (entry: TimelineEntry) => void = () => undefined) {
+    this.#onEntry = onEntry;
+  }
+
+  add(at: Date, text: string): void {
+    const entry = { at, text };
+    this.entries.push(entry);
+    this.#onEntry(entry);
+  }
+
+  /** Records the weights when they changed; returns whether they did. */
+  weigh(at: Date, green: number, blue: number): boolean {
+    const last = this.weights.at(-1);
+    if (last && last.green === green && last.blue === blue) return false;
+    this.weights.push({ at, green, blue });
+    this.add(at, `traffic: green ${green}% / blue ${blue}%`);
+    return true;
+  }
+}
