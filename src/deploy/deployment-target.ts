@@ -7,15 +7,21 @@ import {
   ListDeploymentGroupsCommand,
 } from "@aws-sdk/client-codedeploy";
 import { DescribeServicesCommand, type ECSClient, type Service } from "@aws-sdk/client-ecs";
-import { InputError, ToolkitError } from "../errors.ts";
 import { validateFargateSize } from "../ecs/fargate.ts";
 import type { TaskDefinitionInput } from "../ecs/task-definition-file.ts";
+import { InputError, ToolkitError } from "../errors.ts";
 
 export class DeploymentTargetError extends ToolkitError {}
 
 /** The live ECS service, or a clear error naming the cluster and service. */
-export async function describeService(ecs: ECSClient, cluster: string, serviceName: string): Promise<Service> {
-  const response = await ecs.send(new DescribeServicesCommand({ cluster, services: [serviceName], include: ["TAGS"] }));
+export async function describeService(
+  ecs: ECSClient,
+  cluster: string,
+  serviceName: string,
+): Promise<Service> {
+  const response = await ecs.send(
+    new DescribeServicesCommand({ cluster, services: [serviceName], include: ["TAGS"] }),
+  );
   const service = response.services?.find((candidate) => candidate.status !== "INACTIVE");
   if (!service) {
     const reason = response.failures?.[0]?.reason ?? "MISSING";
@@ -36,7 +42,9 @@ export function validateForService(taskDefinition: TaskDefinitionInput, service:
   const family = taskDefinition.family as string;
   const loadBalancer = service.loadBalancers?.[0];
   if (loadBalancer?.containerName) {
-    const container = taskDefinition.containerDefinitions?.find((item) => item.name === loadBalancer.containerName);
+    const container = taskDefinition.containerDefinitions?.find(
+      (item) => item.name === loadBalancer.containerName,
+    );
     if (!container) {
       throw new InputError(
         `service ${service.serviceName} sends traffic to container '${loadBalancer.containerName}', which task definition ${family} does not have`,
@@ -57,7 +65,9 @@ export function validateForService(taskDefinition: TaskDefinitionInput, service:
   }
   const usesSecrets = taskDefinition.containerDefinitions?.some((container) => container.secrets?.length);
   if (usesSecrets && !taskDefinition.executionRoleArn) {
-    throw new InputError(`task definition ${family} uses secrets but has no executionRoleArn to read them with`);
+    throw new InputError(
+      `task definition ${family} uses secrets but has no executionRoleArn to read them with`,
+    );
   }
   if (taskDefinition.requiresCompatibilities?.includes("FARGATE")) {
     validateFargateSize(taskDefinition.cpu, taskDefinition.memory, family);
@@ -78,14 +88,17 @@ async function getGroup(codedeploy: CodeDeployClient, application: string, group
     return response.deploymentGroupInfo;
   } catch (error) {
     const name = (error as Error).name;
-    if (name === "ApplicationDoesNotExistException" || name === "DeploymentGroupDoesNotExistException") return undefined;
+    if (name === "ApplicationDoesNotExistException" || name === "DeploymentGroupDoesNotExistException")
+      return undefined;
     throw error;
   }
 }
 
 const servesService = (info: DeploymentGroupInfo, cluster: string, service: string) =>
   (info.ecsServices ?? []).some(
-    (item) => item.serviceName === service && (item.clusterName === cluster || cluster.endsWith(`/${item.clusterName}`)),
+    (item) =>
+      item.serviceName === service &&
+      (item.clusterName === cluster || cluster.endsWith(`/${item.clusterName}`)),
   );
 
 /** Looks through the account's ECS applications for the deployment group that deploys this service. */
@@ -153,8 +166,12 @@ export async function resolveDeploymentGroup(
     );
   }
   if (!servesService(groupInfo, clusterName, service)) {
-    const served = (groupInfo.ecsServices ?? []).map((item) => `${item.clusterName}/${item.serviceName}`).join(", ");
-    throw new DeploymentTargetError(`${where} deploys ${served || "no service"}, not ${clusterName}/${service}`);
+    const served = (groupInfo.ecsServices ?? [])
+      .map((item) => `${item.clusterName}/${item.serviceName}`)
+      .join(", ");
+    throw new DeploymentTargetError(
+      `${where} deploys ${served || "no service"}, not ${clusterName}/${service}`,
+    );
   }
   return found;
 }

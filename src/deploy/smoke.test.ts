@@ -26,16 +26,21 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 describe("smoke checks on the test listener", () => {
   it.each([
     ["/health 200", [{ path: "/health", status: 200 }]],
-    ['/health 200 "status":"ok"\n# comment\n/api/equipment 200', [
-      { path: "/health", status: 200, contains: '"status":"ok"' },
-      { path: "/api/equipment", status: 200 },
-    ]],
+    [
+      '/health 200 "status":"ok"\n# comment\n/api/equipment 200',
+      [
+        { path: "/health", status: 200, contains: '"status":"ok"' },
+        { path: "/api/equipment", status: 200 },
+      ],
+    ],
   ])("parses %j", (text, expected) => {
     expect(parseSmokeChecks(text)).toEqual(expected);
   });
 
   it.each(["health 200", "/health", "/health OK"])("rejects %j", (line) => {
-    expect(() => parseSmokeChecks(line)).toThrow(`smoke test '${line}' is not '<path> <status> [expected text]'`);
+    expect(() => parseSmokeChecks(line)).toThrow(
+      `smoke test '${line}' is not '<path> <status> [expected text]'`,
+    );
   });
 
   it("retries a check while green warms up, then passes", async () => {

@@ -18,9 +18,15 @@ export function parseSmokeChecks(text: string): SmokeCheck[] {
     .map((line) => {
       const match = /^(\/\S*)\s+(\d{3})(?:\s+(.+))?$/.exec(line);
       if (!match) {
-        throw new InputError(`smoke test '${line}' is not '<path> <status> [expected text]', e.g. '/health 200 ok'`);
+        throw new InputError(
+          `smoke test '${line}' is not '<path> <status> [expected text]', e.g. '/health 200 ok'`,
+        );
       }
-      return { path: match[1] as string, status: Number(match[2]), ...(match[3] ? { contains: match[3] } : {}) };
+      return {
+        path: match[1] as string,
+        status: Number(match[2]),
+        ...(match[3] ? { contains: match[3] } : {}),
+      };
     });
 }
 
