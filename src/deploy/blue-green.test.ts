@@ -2,6 +2,7 @@ import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwa
 import {
   CodeDeployClient,
   CreateDeploymentCommand,
+  type DeploymentGroupInfo,
   GetDeploymentCommand,
   GetDeploymentGroupCommand,
   GetDeploymentTargetCommand,
@@ -15,6 +16,7 @@ import {
   ListTaskDefinitionsCommand,
   RegisterTaskDefinitionCommand,
   type Service,
+  type TaskDefinition,
 } from "@aws-sdk/client-ecs";
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { mockClient } from "aws-sdk-client-mock";
@@ -38,7 +40,7 @@ const service: Service = {
   loadBalancers: [{ containerName: "api", containerPort: 8080, targetGroupArn: "arn:tg/blue" }],
   networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-a"], securityGroups: ["sg-1"] } },
 };
-const liveTaskDefinition = {
+const liveTaskDefinition: TaskDefinition = {
   taskDefinitionArn: blueArn,
   family: "valmetal-dev-api",
   revision: 7,
@@ -48,15 +50,15 @@ const liveTaskDefinition = {
   memory: "1024",
   executionRoleArn: "arn:aws:iam::222222222222:role/valmetal-dev-api-execution",
   containerDefinitions: [{ name: "api", image: "old", portMappings: [{ containerPort: 8080 }] }],
-} as const;
-const group = {
+};
+const group: DeploymentGroupInfo = {
   applicationName: "valmetal-dev-api",
   deploymentGroupName: "valmetal-dev-api",
   computePlatform: "ECS",
   deploymentStyle: { deploymentType: "BLUE_GREEN", deploymentOption: "WITH_TRAFFIC_CONTROL" },
   ecsServices: [{ clusterName: "valmetal-dev", serviceName: "valmetal-dev-api" }],
   alarmConfiguration: { enabled: true, alarms: [{ name: "valmetal-dev-api-green-5xx" }] },
-} as const;
+};
 
 function options(overrides: Partial<BlueGreenOptions> = {}): BlueGreenOptions {
   return {
