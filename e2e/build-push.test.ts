@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, inject, it } from "vitest";
-import { freePort } from "../test/support/local-registry.ts";
+import { freePort } from "../test/support/ports.ts";
 import { registryApi } from "../test/support/registry-api.ts";
 import { runAction } from "../test/support/run-action.ts";
 

@@ -1,26 +1,16 @@
 import { spawn } from "node:child_process";
 import { mkdir, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
+import { freePort } from "./ports.ts";
 import { repositoryRoot } from "./run-action.ts";
+
+export { freePort };
 
 /** Debian's docker-registry (CNCF distribution) on 127.0.0.1: the real registry the tests push to. */
 export interface LocalRegistry {
   /** `127.0.0.1:<port>`: prefix of repositories, e.g. `${address}/valmetal/api`. */
   address: string;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }
 
 export async function startLocalRegistry(name = "registry"): Promise<LocalRegistry> {
