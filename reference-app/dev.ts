@@ -1,15 +1,15 @@
 /**
  * Runs the whole reference app locally with one command, from the repository root:
  *
- *   node reference-app/dev.ts [--machines 8] [--rate 1] [--duration 3600]
+ *   npm run reference-app -- [--machines 8] [--rate 1] [--duration 3600]
  *
  * Starts a throwaway PostgreSQL (the Debian `postgresql` package), the local MQTT broker (aedes), the api, the web
  * dashboard and the device simulator; Ctrl-C stops them all and deletes the database. Ports: WEB_PORT (8080),
- * API_PORT (8081), MQTT_PORT (1883). Needs Node 24 (TypeScript runs as it is, no build step).
+ * API_PORT (8081), MQTT_PORT (1883). Runs on Node 24 (TypeScript as it is, no build step); `npm run reference-app`
+ * installs the packages it needs first.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { type ChildProcess, spawn } from "node:child_process";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startPostgres } from "../test/support/postgres.ts";
@@ -28,13 +28,6 @@ const apiPort = process.env.API_PORT || "8081";
 const mqttPort = process.env.MQTT_PORT || "1883";
 const logLevel = process.env.LOG_LEVEL || "warn";
 const version = process.env.APP_VERSION || "local";
-
-for (const component of ["api", "web"]) {
-  if (!existsSync(join(here, component, "node_modules"))) {
-    console.log(`installing ${component} dependencies (npm ci)…`);
-    execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: join(here, component), stdio: "inherit" });
-  }
-}
 
 const children: ChildProcess[] = [];
 let stopping = false;
