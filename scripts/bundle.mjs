@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// Regenerates every action bundle with ncc: src/entries/<name>.ts → actions/<name>/dist/index.js, and the one-step
-// action's entry (src/entries/ship.ts, when present) → dist/index.js. `--out DIR` writes them under DIR instead, which
-// the bundle freshness test uses to compare a fresh build with the committed one.
+// Regenerates every action bundle with ncc (see bundleTargets). `--out DIR` writes them under DIR instead, which the
+// bundle freshness test uses to compare a fresh build with the committed one.
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,17 +10,24 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const outFlag = process.argv.indexOf("--out");
 const outRoot = outFlag > 0 ? resolve(process.argv[outFlag + 1]) : root;
 
-/** Where each entry's bundle goes, relative to the repository root. */
-export async function bundleTargets() {
+/**
+ * Where each entry's bundle goes: `<name>.ts` → actions/<name>/dist, `<name>.post.ts` (a post step) →
+ * actions/<name>/dist/post, and `ship.ts` (the one-step action) → dist. Main bundles come first, since building one
+ * replaces its whole folder.
+ */
+async function bundleTargets() {
   const entries = (await readdir(join(root, "src/entries"))).filter((file) => file.endsWith(".ts"));
-  return entries.map((file) => {
+  const targets = entries.map((file) => {
     const name = file.replace(/\.ts$/, "");
+    const action = name.replace(/\.post$/, "");
+    const dist = action === "ship" ? "dist" : `actions/${action}/dist`;
     return {
       name,
       entry: join(root, "src/entries", file),
-      dist: name === "ship" ? "dist" : `actions/${name}/dist`,
+      dist: name.endsWith(".post") ? `${dist}/post` : dist,
     };
   });
+  return targets.sort((a, b) => a.dist.length - b.dist.length || a.dist.localeCompare(b.dist));
 }
 
 for (const target of await bundleTargets()) {

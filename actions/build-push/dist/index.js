@@ -57081,14 +57081,20 @@ var core = __nccwpck_require__(6257);
 var dist_cjs = __nccwpck_require__(8249);
 ;// CONCATENATED MODULE: ./src/aws/clients.ts
 
-const defaults = (options) => ({
+
+
+
+
+const settings = (options) => ({
     ...(options.region ? { region: options.region } : {}),
     retryMode: "adaptive",
     maxAttempts: options.maxAttempts ?? 6,
 });
-function ecrClient(options = {}) {
-    return new dist_cjs/* ECRClient */.S70(defaults(options));
-}
+const ecrClient = (options = {}) => new dist_cjs/* ECRClient */.S70(settings(options));
+const ecsClient = (options = {}) => new ECSClient(settings(options));
+const codeDeployClient = (options = {}) => new CodeDeployClient(settings(options));
+const cloudWatchClient = (options = {}) => new CloudWatchClient(settings(options));
+const elbClient = (options = {}) => new ElasticLoadBalancingV2Client(settings(options));
 
 ;// CONCATENATED MODULE: ./src/clock.ts
 const systemClock = {
