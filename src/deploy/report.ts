@@ -1,3 +1,4 @@
+import { code, escapeHtml } from "../report/html.ts";
 import type { BlueGreenResult } from "./blue-green.ts";
 
 /** The step's verdict in one sentence: why a deployment that did not succeed failed, and what became of it. */
@@ -58,8 +59,6 @@ export function deploymentReport(result: BlueGreenResult, sha: string) {
   };
 }
 
-const escapeHtml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-
 /** Rows of the job summary table. */
 export function deploymentSummaryRows(
   result: BlueGreenResult,
@@ -75,19 +74,14 @@ export function deploymentSummaryRows(
     ["Outcome", verdict],
     [
       "Deployment",
-      `<code>${escapeHtml(result.deploymentId)}</code> on ${escapeHtml(result.application)}/${escapeHtml(result.deploymentGroup)}`,
+      `${code(result.deploymentId)} on ${escapeHtml(result.application)}/${escapeHtml(result.deploymentGroup)}`,
     ],
     [
       "Task definition",
-      `<code>${escapeHtml(result.taskDefinition.arn)}</code>${result.taskDefinition.reused ? " (reused for this commit)" : ""}`,
+      `${code(result.taskDefinition.arn)}${result.taskDefinition.reused ? " (reused for this commit)" : ""}`,
     ],
     ["Commit", `<a href="${escapeHtml(links.commit)}">commit</a>`],
-    [
-      "Alarms watched",
-      result.alarms.length
-        ? result.alarms.map((name) => `<code>${escapeHtml(name)}</code>`).join(" ")
-        : "none",
-    ],
+    ["Alarms watched", result.alarms.length ? result.alarms.map(code).join(" ") : "none"],
     ["Duration", `${(result.durationMs / 1000).toFixed(1)} s, ${outcome.apiCalls} API calls`],
   ];
   const failure = failureMessage(result);

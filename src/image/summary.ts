@@ -1,3 +1,4 @@
+import { code, escapeHtml } from "../report/html.ts";
 import type { BuildPushResult } from "./build-push.ts";
 
 const outcomeText: Record<BuildPushResult["outcome"], string> = {
@@ -5,9 +6,6 @@ const outcomeText: Record<BuildPushResult["outcome"], string> = {
   reused: "reused (already pushed for this commit, build skipped)",
   promoted: "promoted (manifest copied, no rebuild)",
 };
-
-const escapeHtml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-const code = (text: string) => `<code>${escapeHtml(text)}</code>`;
 
 /** Rows of the job summary table (HTML cells, as the runner renders tables): what was pushed, where, from which commit. */
 export function buildPushSummaryRows(result: BuildPushResult, commitUrl: string): Array<[string, string]> {

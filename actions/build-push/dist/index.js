@@ -57064,7 +57064,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5568:
+/***/ 4247:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -57899,14 +57899,18 @@ async function buildPush(options, deps) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/report/html.ts
+/** Job summary tables are HTML: cell text is escaped, code is <code>. */
+const escapeHtml = (text) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+const code = (text) => `<code>${escapeHtml(text)}</code>`;
+
 ;// CONCATENATED MODULE: ./src/image/summary.ts
+
 const outcomeText = {
     built: "built",
     reused: "reused (already pushed for this commit, build skipped)",
     promoted: "promoted (manifest copied, no rebuild)",
 };
-const escapeHtml = (text) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-const code = (text) => `<code>${escapeHtml(text)}</code>`;
 /** Rows of the job summary table (HTML cells, as the runner renders tables): what was pushed, where, from which commit. */
 function buildPushSummaryRows(result, commitUrl) {
     const rows = [
@@ -63109,7 +63113,7 @@ async function runAction(body) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _actions_build_push_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5568);
+/* harmony import */ var _actions_build_push_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4247);
 /* harmony import */ var _actions_shell_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3352);
 
 

@@ -72191,7 +72191,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2005:
+/***/ 7484:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -73274,7 +73274,13 @@ async function deployBlueGreen(options, deps) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/report/html.ts
+/** Job summary tables are HTML: cell text is escaped, code is <code>. */
+const escapeHtml = (text) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+const code = (text) => `<code>${escapeHtml(text)}</code>`;
+
 ;// CONCATENATED MODULE: ./src/deploy/report.ts
+
 /** The step's verdict in one sentence: why a deployment that did not succeed failed, and what became of it. */
 function failureMessage(result) {
     const { outcome, deploymentId } = result;
@@ -73330,7 +73336,6 @@ function deploymentReport(result, sha) {
         weights: outcome.timeline.weights.map((weight) => ({ ...weight, at: weight.at.toISOString() })),
     };
 }
-const escapeHtml = (text) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 /** Rows of the job summary table. */
 function deploymentSummaryRows(result, links) {
     const { outcome } = result;
@@ -73343,19 +73348,14 @@ function deploymentSummaryRows(result, links) {
         ["Outcome", verdict],
         [
             "Deployment",
-            `<code>${escapeHtml(result.deploymentId)}</code> on ${escapeHtml(result.application)}/${escapeHtml(result.deploymentGroup)}`,
+            `${code(result.deploymentId)} on ${escapeHtml(result.application)}/${escapeHtml(result.deploymentGroup)}`,
         ],
         [
             "Task definition",
-            `<code>${escapeHtml(result.taskDefinition.arn)}</code>${result.taskDefinition.reused ? " (reused for this commit)" : ""}`,
+            `${code(result.taskDefinition.arn)}${result.taskDefinition.reused ? " (reused for this commit)" : ""}`,
         ],
         ["Commit", `<a href="${escapeHtml(links.commit)}">commit</a>`],
-        [
-            "Alarms watched",
-            result.alarms.length
-                ? result.alarms.map((name) => `<code>${escapeHtml(name)}</code>`).join(" ")
-                : "none",
-        ],
+        ["Alarms watched", result.alarms.length ? result.alarms.map(code).join(" ") : "none"],
         ["Duration", `${(result.durationMs / 1000).toFixed(1)} s, ${outcome.apiCalls} API calls`],
     ];
     const failure = failureMessage(result);
@@ -78679,7 +78679,7 @@ async function runAction(body) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _actions_deploy_ecs_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2005);
+/* harmony import */ var _actions_deploy_ecs_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7484);
 /* harmony import */ var _actions_shell_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3352);
 
 
