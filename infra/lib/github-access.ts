@@ -94,8 +94,8 @@ export class GitHubAccess extends Construct {
       reason:
         "Resource * only for actions without resource-level permissions: ecr:GetAuthorizationToken, " +
         "ecs:RegisterTaskDefinition, ecs:ListTaskDefinitions, ecs:DescribeTaskDefinition, ecs:ListClusters, " +
-        "ecs:ListServices and ecs:ListTasks (narrowed by the ecs:cluster condition), cloudwatch:GetMetricData and " +
-        "the elasticloadbalancing Describe calls; every other action names its resources.",
+        "ecs:ListServices and ecs:ListTasks (narrowed by the ecs:cluster condition), and the elasticloadbalancing " +
+        "Describe calls that find the test listener; every other action names its resources.",
     });
     acknowledge(this.tagCheckRole, {
       id: "AwsSolutions-IAM5[Resource::*]",
@@ -220,18 +220,8 @@ class DeployPermissions {
         resources: targets.flatMap((target) => target.alarmArns),
       }),
       new PolicyStatement({
-        sid: "CompareTargetGroupMetrics",
-        actions: ["cloudwatch:GetMetricData"],
-        resources: ["*"],
-      }),
-      new PolicyStatement({
-        sid: "ReadLoadBalancers",
-        actions: [
-          "elasticloadbalancing:DescribeListeners",
-          "elasticloadbalancing:DescribeRules",
-          "elasticloadbalancing:DescribeTargetGroups",
-          "elasticloadbalancing:DescribeTargetHealth",
-        ],
+        sid: "FindTestListener",
+        actions: ["elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeLoadBalancers"],
         resources: ["*"],
       }),
     ];

@@ -24,11 +24,8 @@ const STAR_ONLY = new Set([
   "ecs:ListClusters",
   "ecs:ListServices",
   "ecs:ListTasks",
-  "cloudwatch:GetMetricData",
   "elasticloadbalancing:DescribeListeners",
-  "elasticloadbalancing:DescribeRules",
-  "elasticloadbalancing:DescribeTargetGroups",
-  "elasticloadbalancing:DescribeTargetHealth",
+  "elasticloadbalancing:DescribeLoadBalancers",
 ]);
 
 const WRITE =
@@ -93,7 +90,6 @@ describe.each(ENVIRONMENT_NAMES)("GitHub access to %s", (environment) => {
     expect(allActions(deploy())).toEqual(
       [
         "cloudwatch:DescribeAlarms",
-        "cloudwatch:GetMetricData",
         "codedeploy:BatchGetDeploymentTargets",
         "codedeploy:ContinueDeployment",
         "codedeploy:CreateDeployment",
@@ -130,9 +126,7 @@ describe.each(ENVIRONMENT_NAMES)("GitHub access to %s", (environment) => {
         "ecs:RegisterTaskDefinition",
         "ecs:TagResource",
         "elasticloadbalancing:DescribeListeners",
-        "elasticloadbalancing:DescribeRules",
-        "elasticloadbalancing:DescribeTargetGroups",
-        "elasticloadbalancing:DescribeTargetHealth",
+        "elasticloadbalancing:DescribeLoadBalancers",
         "iam:PassRole",
       ].sort(),
     );
