@@ -179,6 +179,22 @@ const creators: Record<string, Creator> = {
 
 export const modelledTypes = Object.keys(creators);
 
+/**
+ * A name for a resource the simulator does not model. IAM roles get a real-looking ARN, since task definitions carry
+ * their roles' ARNs and the deploy action checks them.
+ */
+function unmodelledIdentity(resource: Json, logicalId: string, accountId: string) {
+  if (resource.Type === "AWS::IAM::Role") {
+    const declared = resource.Properties?.RoleName;
+    const name = typeof declared === "string" ? declared : `${logicalId}-${hex(4)}`;
+    return {
+      ref: name,
+      attributes: { Arn: `arn:aws:iam::${accountId}:role/${name}`, RoleId: `AROA${hex(8).toUpperCase()}` },
+    };
+  }
+  return { ref: `${logicalId}-${hex(4)}`, attributes: {} };
+}
+
 export function provisionTemplate(
   sim: Sim,
   template: Json,
@@ -194,7 +210,9 @@ export function provisionTemplate(
     if (resource.Condition && !context.condition(resource.Condition)) continue;
     if (creators[resource.Type]) pending.push([logicalId, resource]);
     else {
-      context.refs[logicalId] = `${logicalId}-${hex(4)}`;
+      const identity = unmodelledIdentity(resource, logicalId, sim.state.settings.accountId);
+      context.refs[logicalId] = identity.ref;
+      context.attributes[logicalId] = identity.attributes;
       report.unmodelled.push({ logicalId, type: resource.Type });
       sim.state.unmodelled.push({ logicalId, type: resource.Type, template: stackName });
     }

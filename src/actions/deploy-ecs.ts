@@ -31,6 +31,17 @@ function minutes(name: string): number {
   return value * 60_000;
 }
 
+/** Polls as often as the floor allows while traffic moves, a third as often while waiting. */
+function pollIntervals() {
+  const floor = Number(input("poll-interval-seconds")) * 1000;
+  if (!Number.isFinite(floor) || floor < 100) {
+    throw new InputError(
+      `input poll-interval-seconds is '${input("poll-interval-seconds")}'; use a number of seconds ≥ 0.1`,
+    );
+  }
+  return { active: floor, waiting: 3 * floor, floor };
+}
+
 function images(): Record<string, string> {
   const single = input("image");
   const pairs = parseKeyValueLines(input("container-images"), "container-images");
@@ -101,7 +112,7 @@ export async function run(): Promise<void> {
     timeoutMs: minutes("wait-for-minutes"),
     rollbackOnStop: booleanInput("rollback-on-cancel"),
     whenBusy: choiceInput("when-busy", ["wait", "fail"] as const),
-    pollMs: { active: 5_000, waiting: 15_000, floor: Number(input("poll-floor-seconds") || "5") * 1000 },
+    pollMs: pollIntervals(),
     rollbackTimeoutMs: 30 * 60_000,
     signal: cancellationSignal(),
   };

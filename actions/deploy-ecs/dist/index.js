@@ -73462,6 +73462,14 @@ function minutes(name) {
         throw new errors/* InputError */.d(`input ${name} is '${(0,shell/* input */.hF)(name)}'; use a number of minutes`);
     return value * 60_000;
 }
+/** Polls as often as the floor allows while traffic moves, a third as often while waiting. */
+function pollIntervals() {
+    const floor = Number((0,shell/* input */.hF)("poll-interval-seconds")) * 1000;
+    if (!Number.isFinite(floor) || floor < 100) {
+        throw new errors/* InputError */.d(`input poll-interval-seconds is '${(0,shell/* input */.hF)("poll-interval-seconds")}'; use a number of seconds ≥ 0.1`);
+    }
+    return { active: floor, waiting: 3 * floor, floor };
+}
 function deploy_ecs_images() {
     const single = (0,shell/* input */.hF)("image");
     const pairs = parseKeyValueLines((0,shell/* input */.hF)("container-images"), "container-images");
@@ -73529,7 +73537,7 @@ async function run() {
         timeoutMs: minutes("wait-for-minutes"),
         rollbackOnStop: (0,shell/* booleanInput */.tE)("rollback-on-cancel"),
         whenBusy: (0,shell/* choiceInput */.ij)("when-busy", ["wait", "fail"]),
-        pollMs: { active: 5_000, waiting: 15_000, floor: Number((0,shell/* input */.hF)("poll-floor-seconds") || "5") * 1000 },
+        pollMs: pollIntervals(),
         rollbackTimeoutMs: 30 * 60_000,
         signal: (0,shell/* cancellationSignal */.w6)(),
     };
