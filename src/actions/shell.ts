@@ -1,6 +1,6 @@
 import * as core from "@actions/core";
 import { context } from "@actions/github";
-import { ToolkitError } from "../errors.ts";
+import { InputError, ToolkitError } from "../errors.ts";
 import type { Reporter } from "../report/reporter.ts";
 
 /** The Reporter the core modules write to, on the runner's log. */
@@ -12,7 +12,11 @@ export const actionReporter: Reporter = {
 };
 
 export const input = (name: string): string => core.getInput(name);
-export const requiredInput = (name: string): string => core.getInput(name, { required: true });
+export function requiredInput(name: string): string {
+  const value = core.getInput(name);
+  if (!value) throw new InputError(`input ${name} is required; set it in the step's with:`);
+  return value;
+}
 
 export function booleanInput(name: string): boolean {
   const value = core.getInput(name).trim().toLowerCase();

@@ -78617,7 +78617,12 @@ const actionReporter = {
     secret: (value) => core/* setSecret */.Pq(value),
 };
 const input = (name) => core/* getInput */.V4(name);
-const requiredInput = (name) => core/* getInput */.V4(name, { required: true });
+function requiredInput(name) {
+    const value = core/* getInput */.V4(name);
+    if (!value)
+        throw new errors/* InputError */.d(`input ${name} is required; set it in the step's with:`);
+    return value;
+}
 function booleanInput(name) {
     const value = core/* getInput */.V4(name).trim().toLowerCase();
     if (["true", "yes", "1"].includes(value))

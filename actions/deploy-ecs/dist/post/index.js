@@ -64111,7 +64111,12 @@ const actionReporter = {
     secret: (value) => lib_core/* setSecret */.Pq(value),
 };
 const input = (name) => lib_core/* getInput */.V4(name);
-const requiredInput = (name) => core.getInput(name, { required: true });
+function requiredInput(name) {
+    const value = core.getInput(name);
+    if (!value)
+        throw new InputError(`input ${name} is required; set it in the step's with:`);
+    return value;
+}
 function booleanInput(name) {
     const value = lib_core/* getInput */.V4(name).trim().toLowerCase();
     if (["true", "yes", "1"].includes(value))
