@@ -127,7 +127,9 @@ describe("deploy-ecs against the simulator provisioned from infra's template", (
     expect(report).toMatchObject({ sha: v1, succeeded: true, rolledBack: false });
     expect(report.weights.map((weight: { green: number }) => weight.green)).toEqual([0, 10, 100]);
     expect(report.alarmsWatched).toHaveLength(6);
-    console.log(`successful canary: ${report.apiCalls} CodeDeploy/CloudWatch calls while watching, ${report.durationMs} ms`);
+    console.log(
+      `successful canary: ${report.apiCalls} CodeDeploy/CloudWatch calls while watching, ${report.durationMs} ms`,
+    );
     expect(run.summary).toContain("succeeded");
     expect(run.summary).toContain("ContinueDeployment(TERMINATION_WAIT)");
   });
