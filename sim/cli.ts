@@ -7,7 +7,7 @@ import { startSimulator } from "./simulator.ts";
 /**
  * sim start [--template F ...] [--port N] [--time-scale N] [--state-file F] [--registry host:port]
  *           [--runtime memory|process] [--alarm-poll-seconds N] [--hook-timeout-minutes N] [--install-timeout-minutes N]
- *           [--region R] [--account-id A] [--parameter Key=Value ...]
+ *           [--region R] [--account-id A] [--parameter Key=Value ...] [--stand-in [container:]NAME=VALUE ...]
  * sim status [--endpoint URL]
  */
 
@@ -15,24 +15,19 @@ const usage = `usage:
   sim start [--template FILE]... [--port 4566] [--time-scale 1] [--state-file FILE] [--registry HOST:PORT]
             [--runtime memory|process] [--alarm-poll-seconds 60] [--hook-timeout-minutes 60]
             [--install-timeout-minutes 60] [--region ca-central-1] [--account-id 123456789012] [--parameter K=V]...
+            [--stand-in [container:]NAME=VALUE]...   (process runtime: local stand-ins for RDS, secrets, IoT …)
   sim status [--endpoint http://127.0.0.1:4566]`;
 
-async function processRuntime(): Promise<RuntimeFactory> {
-  const modulePath = "./data/runtime.ts";
-  const module = (await import(modulePath)) as {
-    createProcessRuntime?: (
-      context: unknown,
-      options: { imageCacheDir: string; taskWorkDir: string },
-    ) => unknown;
-  };
-  if (!module.createProcessRuntime)
-    throw new Error("sim/data/runtime.ts does not export createProcessRuntime");
-  const create = module.createProcessRuntime;
+async function processRuntime(standIns: string[]): Promise<RuntimeFactory> {
+  const { createProcessRuntime } = await import("./data/runtime.ts");
+  const { parseStandIns } = await import("./data/stand-ins.ts");
+  const parsed = parseStandIns(standIns);
   return (context) =>
-    create(context, {
+    createProcessRuntime(context, {
       imageCacheDir: ".tmp/sim/images",
       taskWorkDir: ".tmp/sim/tasks",
-    }) as ReturnType<RuntimeFactory>;
+      standIns: parsed,
+    });
 }
 
 async function start(argv: string[]): Promise<void> {
@@ -51,6 +46,7 @@ async function start(argv: string[]): Promise<void> {
       region: { type: "string" },
       "account-id": { type: "string" },
       parameter: { type: "string", multiple: true },
+      "stand-in": { type: "string", multiple: true },
       quiet: { type: "boolean", default: false },
     },
   });
@@ -67,7 +63,10 @@ async function start(argv: string[]): Promise<void> {
   const parameters = Object.fromEntries(
     (values.parameter ?? []).map((item) => item.split(/=(.*)/s).slice(0, 2) as [string, string]),
   );
-  const runtime = values.runtime === "process" ? await processRuntime() : memoryRuntime();
+  if (values["stand-in"]?.length && values.runtime !== "process")
+    throw new Error("--stand-in needs --runtime process: the memory runtime runs no processes");
+  const runtime =
+    values.runtime === "process" ? await processRuntime(values["stand-in"] ?? []) : memoryRuntime();
   const simulator = await startSimulator({
     port: Number(values.port),
     timeScale: Number(values["time-scale"]),

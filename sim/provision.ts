@@ -1,5 +1,5 @@
 import { createApplication, createDeploymentConfig, createDeploymentGroup } from "./control/codedeploy.ts";
-import { createRepository, repositoryUri } from "./control/ecr.ts";
+import { createRepository, pullableImage, repositoryUri } from "./control/ecr.ts";
 import { createCluster, registerTaskDefinition } from "./control/ecs.ts";
 import { createService } from "./control/ecs-services.ts";
 import { createListener, createLoadBalancer, createRule, createTargetGroup } from "./control/elbv2.ts";
@@ -46,8 +46,6 @@ function physicalName(context: ResolveContext, logicalId: string, lower = false)
   return lower ? name.toLowerCase() : name;
 }
 
-const ecrHost = /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\//;
-
 type Creator = (
   sim: Sim,
   props: Json,
@@ -68,15 +66,8 @@ const creators: Record<string, Creator> = {
   "AWS::ECS::TaskDefinition": (sim, props, logicalId, context) => {
     const input = camel(props);
     input.family ??= `${context.stackName}${logicalId}`.replace(/[^A-Za-z0-9_-]/g, "");
-    for (const container of input.containerDefinitions ?? []) {
-      if (
-        typeof container.image === "string" &&
-        sim.state.settings.registry &&
-        ecrHost.test(container.image)
-      ) {
-        container.image = repositoryUri(sim, container.image.replace(ecrHost, ""));
-      }
-    }
+    for (const container of input.containerDefinitions ?? [])
+      if (typeof container.image === "string") container.image = pullableImage(sim, container.image);
     const definition = registerTaskDefinition(sim, input);
     return {
       ref: definition.taskDefinitionArn,

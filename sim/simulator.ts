@@ -67,7 +67,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const state = resumed?.state ?? emptyState(options.settings);
   if (resumed && options.settings) Object.assign(state.settings, options.settings);
   let runtime: Runtime | undefined;
-  let scheduled = false;
+  // No tick until start-up is done (tasks launched before the listeners serve would miss their URLs): the wake at
+  // the end of start-up runs the first one.
+  let scheduled = true;
   const sim: Sim = {
     state,
     clock,
@@ -109,6 +111,23 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       `sim: provisioned ${name}: ${report.created.length} resources, ${report.unmodelled.length} not modelled`,
     );
   }
+
+  // Listeners open asynchronously during provisioning: wait until the data plane serves them.
+  await Promise.all(
+    Object.values(state.loadBalancers).map((loadBalancer) =>
+      runtime?.configureLoadBalancer({
+        loadBalancerArn: loadBalancer.loadBalancerArn,
+        loadBalancerName: loadBalancer.loadBalancerName,
+        listeners: Object.values(state.listeners)
+          .filter((listener) => listener.loadBalancerArn === loadBalancer.loadBalancerArn)
+          .map((listener) => ({
+            listenerArn: listener.listenerArn,
+            port: listener.port,
+            protocol: listener.protocol,
+          })),
+      }),
+    ),
+  );
 
   const heartbeat = clock.every(state.settings.heartbeatSeconds * 1000, tickNow);
   const evaluation = clock.every(state.settings.alarmEvaluationSeconds * 1000, () => {
@@ -163,6 +182,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       await runtime?.stop();
     },
   });
+  scheduled = false;
   sim.wake();
   return simulator as Simulator;
 }

@@ -38,6 +38,18 @@ export function repositoryUri(sim: Sim, name: string): string {
   return address ? `${address}/${name}` : `${accountId}.dkr.ecr.${region}.amazonaws.com/${name}`;
 }
 
+const ecrHost = /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\//;
+
+/**
+ * Where a task pulls an image from: an ECR URI of any account and region (`<account>.dkr.ecr.<region>.amazonaws.com/
+ * <name>[:tag|@digest]`) is the local registry's `<registry>/<name>…` when a registry is set (one registry plays
+ * every account's ECR); anything else is pulled as it is.
+ */
+export function pullableImage(sim: Sim, image: string): string {
+  const { registry } = sim.state.settings;
+  return registry && ecrHost.test(image) ? `${registry}/${image.replace(ecrHost, "")}` : image;
+}
+
 export function createRepository(sim: Sim, input: Row): Row {
   const name = required<string>(input.repositoryName, "repositoryName");
   if (

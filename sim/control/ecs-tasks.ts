@@ -1,5 +1,6 @@
 import { bool, clientError, list, num, paginate, required } from "../protocol/errors.ts";
 import type { Operations } from "../protocol/server.ts";
+import { pullableImage } from "./ecr.ts";
 import { clusterName, findCluster, findTaskDefinition, tagsOf } from "./ecs.ts";
 import { addEvent, computedDesiredCount } from "./ecs-services.ts";
 import { date, hex, type Service, type Sim, type Tag, type Task, type TaskSet } from "./state.ts";
@@ -63,6 +64,13 @@ export function launchTask(sim: Sim, options: LaunchOptions): Task {
     serviceName: options.service?.serviceName,
     taskDefinition: {
       ...definition.body,
+      // ECR URIs are pulled from the registry behind ECR; the task definition keeps what was registered.
+      // biome-ignore lint/suspicious/noExplicitAny: container definitions as registered
+      containerDefinitions: (definition.body.containerDefinitions ?? []).map((container: any) =>
+        typeof container.image === "string"
+          ? { ...container, image: pullableImage(sim, container.image) }
+          : container,
+      ),
       taskDefinitionArn: definition.taskDefinitionArn,
       revision: definition.revision,
     },

@@ -45,6 +45,11 @@ describe("process runtime (the control plane's Runtime on real processes)", () =
         imageCacheDir: cacheDir,
         taskWorkDir: workDir,
         addresses: createAddressPool({ first: "127.23.0.1" }),
+        resolveSecret: (valueFrom) => (valueFrom === "arn:secret:token" ? "from-resolver" : undefined),
+        standIns: {
+          byContainer: { api: { STAND_IN: "yes" } },
+          resolve: (container) => (container.family === "stand-in" ? { BODY: "stand-in" } : undefined),
+        },
       },
     );
   });
@@ -186,5 +191,54 @@ describe("process runtime (the control plane's Runtime on real processes)", () =
       reason: "Essential container in task exited",
       exitCode: 7,
     });
+  });
+
+  it("applies weights set while a listener is still opening, and stand-ins over the registered environment", async () => {
+    const LB2 = `${ARN}:loadbalancer/app/stand-in/0000000000000001`;
+    const LISTENER2 = `${ARN}:listener/app/stand-in/0000000000000001/prod`;
+    const GROUP2 = `${ARN}:targetgroup/stand-in/0000000000000003`;
+    await runtime.configureTargetGroup({
+      targetGroupArn: GROUP2,
+      targetGroupName: "stand-in",
+      protocol: "HTTP",
+      port: 8080,
+      healthCheck: {
+        path: "/health",
+        port: "traffic-port",
+        protocol: "HTTP",
+        intervalSeconds: 5,
+        timeoutSeconds: 2,
+        healthyThresholdCount: 2,
+        unhealthyThresholdCount: 2,
+        matcher: "200",
+      },
+      deregistrationDelaySeconds: 0,
+    });
+    // As provisioning does it: the listener is created (its socket opens later), its weights set at once.
+    const opening = runtime.configureLoadBalancer({
+      loadBalancerArn: LB2,
+      loadBalancerName: "stand-in",
+      listeners: [{ listenerArn: LISTENER2, port: await freePort(), protocol: "HTTP" }],
+    });
+    await runtime.setListenerWeights(LISTENER2, [{ targetGroupArn: GROUP2, weight: 100 }]);
+    await opening;
+    const task = await runtime.startTask({
+      taskArn: "arn:task/stand-in-1",
+      taskId: "stand-in-1",
+      clusterName: "dev",
+      taskDefinition: {
+        ...taskDefinition("registered", {
+          secrets: [
+            { name: "TOKEN", valueFrom: "arn:secret:token" },
+            { name: "STAND_IN", valueFrom: "arn:secret:unmodelled" },
+          ],
+        }),
+        family: "stand-in",
+      },
+    });
+    await runtime.registerTargets(GROUP2, [{ id: task.address, port: 8080 }]);
+    await waitFor(() => runtime.targetHealth(GROUP2)[0]?.state === "healthy", 10_000, "stand-in healthy");
+    expect(await load(`${runtime.listenerUrl(LISTENER2)}/`, 3)).toEqual(["stand-in", "stand-in", "stand-in"]);
+    await runtime.stopTask("arn:task/stand-in-1", "done");
   });
 });

@@ -21,6 +21,7 @@ import {
   type TargetGroup,
 } from "./load-balancer.ts";
 import { createElbMetrics, type ElbMetrics, NAMESPACE } from "./metrics.ts";
+import { type StandIns, standInEnvironment } from "./stand-ins.ts";
 import { createTaskRunner, type RunningTask, type TaskRunner } from "./task-process.ts";
 
 /**
@@ -37,6 +38,11 @@ export interface ProcessRuntimeOptions {
   images?: ImageStore;
   /** Value of a secret's `valueFrom`; secrets without a value are left out of the environment. */
   resolveSecret?: (valueFrom: string) => string | undefined;
+  /**
+   * Stand-ins for what the simulator does not model (RDS, Secrets Manager, IoT Core …): environment variables
+   * set on a container at launch, over its task definition's `environment` and `secrets` (see stand-ins.ts).
+   */
+  standIns?: StandIns;
   /** Real-time floor of health check and request timeouts. Default 2000 ms. */
   realTimeoutFloorMs?: number;
   /** Host the listeners bind to. Default 127.0.0.1. */
@@ -102,7 +108,23 @@ export function createProcessRuntime(context: RuntimeContext, options: ProcessRu
   const loadBalancers = new Map<string, LoadBalancer>();
   const listeners = new Map<string, { balancer: LoadBalancer; listener: Listener }>();
   const targetGroups = new Map<string, TargetGroup>();
+  // Weights set while a listener is still opening (createListener does not wait for the socket): applied on open.
+  const weightsOf = new Map<string, WeightedTargetGroup[]>();
+  const opening = new Map<string, Promise<void>>();
   const floor = options.realTimeoutFloorMs ?? 2000;
+
+  function applyWeights(listenerArn: string): void {
+    const found = listeners.get(listenerArn);
+    const weights = weightsOf.get(listenerArn);
+    if (!found || !weights) return;
+    found.balancer.setWeights(
+      found.listener,
+      weights.flatMap((entry) => {
+        const targetGroup = targetGroups.get(entry.targetGroupArn);
+        return targetGroup ? [{ targetGroup, weight: entry.weight }] : [];
+      }),
+    );
+  }
 
   async function stopEntry(taskArn: string, entry: TaskEntry, reason: string): Promise<void> {
     entry.stopping = true;
@@ -127,11 +149,19 @@ export function createProcessRuntime(context: RuntimeContext, options: ProcessRu
           const environment: Record<string, string> = {};
           for (const pair of [...(definition.environment ?? []), ...(override.environment ?? [])])
             environment[pair.name] = String(pair.value ?? "");
+          const standIn = standInEnvironment(options.standIns, {
+            containerName: String(definition.name),
+            family: String(launch.taskDefinition.family ?? ""),
+            clusterName: launch.clusterName,
+            ...(launch.serviceName ? { serviceName: launch.serviceName } : {}),
+          });
           for (const secret of definition.secrets ?? []) {
             const value = options.resolveSecret?.(secret.valueFrom);
             if (value !== undefined) environment[secret.name] = value;
-            else context.log(`[${launch.taskId}] secret ${secret.name} (${secret.valueFrom}) has no value`);
+            else if (!(secret.name in standIn))
+              context.log(`[${launch.taskId}] secret ${secret.name} (${secret.valueFrom}) has no value`);
           }
+          Object.assign(environment, standIn);
           const port = Number(definition.portMappings?.[0]?.containerPort ?? 8080);
           const container = await runner.start({
             taskId: `${launch.taskId}/${definition.name}`,
@@ -189,19 +219,34 @@ export function createProcessRuntime(context: RuntimeContext, options: ProcessRu
         });
         loadBalancers.set(spec.loadBalancerArn, balancer);
       }
-      for (const listenerSpec of spec.listeners) {
-        if (listeners.has(listenerSpec.listenerArn)) continue;
-        const open = (port: number) =>
-          (balancer as LoadBalancer).openListener({
-            port,
-            host: options.listenerHost ?? "127.0.0.1",
-            protocol: listenerSpec.protocol === "HTTPS" ? "HTTPS" : "HTTP",
-            rules: [{ targetGroups: [] }],
-          });
-        // The ALB's own port when free, any free port otherwise (listenerUrl tells which).
-        const listener = await open(listenerSpec.port).catch(() => open(0));
-        listeners.set(listenerSpec.listenerArn, { balancer, listener });
-      }
+      const target = balancer;
+      await Promise.all(
+        spec.listeners.map((listenerSpec) => {
+          const arn = listenerSpec.listenerArn;
+          if (listeners.has(arn)) return undefined;
+          const open = (port: number) =>
+            target.openListener({
+              port,
+              host: options.listenerHost ?? "127.0.0.1",
+              protocol: listenerSpec.protocol === "HTTPS" ? "HTTPS" : "HTTP",
+              rules: [{ targetGroups: [] }],
+            });
+          // One opening per listener however often it is configured (provisioning syncs at each new listener).
+          let pending = opening.get(arn);
+          if (!pending) {
+            // The ALB's own port when free, any free port otherwise (listenerUrl tells which).
+            pending = open(listenerSpec.port)
+              .catch(() => open(0))
+              .then((listener) => {
+                listeners.set(arn, { balancer: target, listener });
+                applyWeights(arn);
+              })
+              .finally(() => opening.delete(arn));
+            opening.set(arn, pending);
+          }
+          return pending;
+        }),
+      );
     },
 
     async configureTargetGroup(spec: TargetGroupSpec) {
@@ -235,15 +280,8 @@ export function createProcessRuntime(context: RuntimeContext, options: ProcessRu
     },
 
     async setListenerWeights(listenerArn: string, weights: WeightedTargetGroup[]) {
-      const found = listeners.get(listenerArn);
-      if (!found) return;
-      found.balancer.setWeights(
-        found.listener,
-        weights.flatMap((entry) => {
-          const targetGroup = targetGroups.get(entry.targetGroupArn);
-          return targetGroup ? [{ targetGroup, weight: entry.weight }] : [];
-        }),
-      );
+      weightsOf.set(listenerArn, weights);
+      applyWeights(listenerArn);
     },
 
     async registerTargets(targetGroupArn: string, targets: Target[]) {

@@ -248,4 +248,33 @@ describe("ECS conformance", () => {
         ?.status,
     ).toBe("INACTIVE");
   });
+
+  test("a task pulls an ECR image of any account from the registry behind ECR; the task definition keeps the URI", async () => {
+    const local = await startTestSimulator({ settings: { registry: "127.0.0.1:5999" } });
+    try {
+      const image = `111111111111.dkr.ecr.ca-central-1.amazonaws.com/valmetal/api:dev-${"b".repeat(40)}`;
+      await local.ecs.send(new CreateClusterCommand({ clusterName: "main" }));
+      await local.ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family: "api",
+          containerDefinitions: [
+            { name: "api", image, portMappings: [{ containerPort: 8080 }] },
+            { name: "sidecar", image: "public.ecr.aws/docker/library/busybox:1" },
+          ],
+        }),
+      );
+      const run = await local.ecs.send(new RunTaskCommand({ cluster: "main", taskDefinition: "api" }));
+      const launch = local.runtime.started.get(run.tasks?.[0]?.taskArn as string);
+      expect(
+        launch?.taskDefinition.containerDefinitions.map((container: { image: string }) => container.image),
+      ).toEqual([
+        `127.0.0.1:5999/valmetal/api:dev-${"b".repeat(40)}`,
+        "public.ecr.aws/docker/library/busybox:1",
+      ]);
+      const described = await local.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: "api" }));
+      expect(described.taskDefinition?.containerDefinitions?.[0]?.image).toBe(image);
+    } finally {
+      await local.stop();
+    }
+  });
 });
