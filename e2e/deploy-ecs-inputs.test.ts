@@ -43,6 +43,9 @@ describe("deploy-ecs refuses bad inputs before calling AWS", () => {
     ["a bad environment", { environment: "Prod" }, "environment 'Prod' is not a valid environment name"],
     ["a negative bake", { "bake-minutes": "-1" }, "input bake-minutes is '-1'; use a number of minutes"],
     ["a missing service", { service: "" }, "input service is required; set it in the step's with:"],
+    ["an unknown mode", { mode: "canary" }, "input mode is 'canary'; use one of auto, blue-green, rolling"],
+    ["a desired count that is not a number", { "desired-count": "two" }, "input desired-count is 'two'"],
+    ["an unknown tag propagation", { "propagate-tags": "ALL" }, "input propagate-tags is 'ALL'"],
   ])("%s", async (_case, inputs, message) => {
     const run = await runAction("actions/deploy-ecs", { inputs: { ...base, ...inputs }, env });
     expect(run.exitCode).toBe(1);

@@ -177,6 +177,32 @@ export function adminHandler(sim: Sim, simulator: Simulator): AdminHandler {
         await settle();
         return ok();
       }
+      case "POST /_sim/tasks/fail":
+      case "DELETE /_sim/tasks/fail": {
+        if (!(sim.runtime instanceof MemoryRuntime))
+          return {
+            status: 400,
+            body: { error: "task failures can only be injected on the in-memory runtime" },
+          };
+        if (method === "DELETE") {
+          sim.runtime.clearFailures();
+          return ok();
+        }
+        if (!input.taskDefinition && !input.image)
+          return {
+            status: 400,
+            body: { error: "give taskDefinition or image to match the tasks that fail" },
+          };
+        if (input.mode !== undefined && !["pull", "exit"].includes(input.mode))
+          return { status: 400, body: { error: `mode '${input.mode}' is not pull or exit` } };
+        sim.runtime.failTasks({
+          ...(input.taskDefinition ? { taskDefinition: String(input.taskDefinition) } : {}),
+          ...(input.image ? { image: String(input.image) } : {}),
+          ...(input.mode ? { mode: input.mode } : {}),
+          ...(input.reason ? { reason: String(input.reason) } : {}),
+        });
+        return ok({ failures: sim.runtime.failures });
+      }
       case "POST /_sim/save":
         simulator.save();
         return ok();

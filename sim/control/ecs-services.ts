@@ -103,18 +103,22 @@ function deploymentView(sim: Sim, service: Service, taskSet: TaskSet) {
     taskDefinition: taskSet.taskDefinition,
     desiredCount: desired,
     ...counts,
-    failedTasks: 0,
+    failedTasks: taskSet.failedTasks ?? 0,
     createdAt: date(taskSet.createdAt),
     updatedAt: date(taskSet.updatedAt),
     launchType: service.launchType,
     platformVersion: service.platformVersion ?? "1.4.0",
     networkConfiguration: taskSet.networkConfiguration,
-    rolloutState:
-      service.deploymentController === "ECS"
-        ? taskSet.stabilityStatus === "STEADY_STATE" && counts.runningCount === desired
-          ? "COMPLETED"
-          : "IN_PROGRESS"
-        : undefined,
+    ...(service.deploymentController === "ECS"
+      ? {
+          rolloutState: taskSet.rolloutState ?? "IN_PROGRESS",
+          rolloutStateReason:
+            taskSet.rolloutStateReason ??
+            (taskSet.rolloutState === "COMPLETED"
+              ? `ECS deployment ${taskSet.id} completed.`
+              : `ECS deployment ${taskSet.id} in progress.`),
+        }
+      : {}),
   };
 }
 
@@ -244,7 +248,7 @@ export function serviceOperations(sim: Sim): Operations {
         }
         if (
           service.deploymentController === "ECS" &&
-          definition.taskDefinitionArn !== primary?.taskDefinition
+          (definition.taskDefinitionArn !== primary?.taskDefinition || bool(input.forceNewDeployment))
         ) {
           startRollingDeployment(sim, service, definition.taskDefinitionArn);
         }
@@ -329,12 +333,14 @@ export function serviceOperations(sim: Sim): Operations {
 }
 
 /** ECS controller: a new PRIMARY deployment; the reconciler retires the old ones once it is steady. */
-function startRollingDeployment(sim: Sim, service: Service, taskDefinitionArn: string): void {
+export function startRollingDeployment(sim: Sim, service: Service, taskDefinitionArn: string): TaskSet {
   for (const set of service.taskSets) if (set.status === "PRIMARY") set.status = "ACTIVE";
-  service.taskSets.push(newTaskSet(sim, service, taskDefinitionArn));
+  const deployment = newTaskSet(sim, service, taskDefinitionArn);
+  service.taskSets.push(deployment);
   addEvent(
     sim,
     service,
     `(service ${service.serviceName}) has started a deployment of ${taskDefinitionArn}.`,
   );
+  return deployment;
 }

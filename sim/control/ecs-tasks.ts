@@ -2,6 +2,7 @@ import { bool, clientError, list, num, paginate, required } from "../protocol/er
 import type { Operations } from "../protocol/server.ts";
 import { pullableImage } from "./ecr.ts";
 import { clusterName, findCluster, findTaskDefinition, tagsOf } from "./ecs.ts";
+import { recordTaskStopped } from "./ecs-circuit-breaker.ts";
 import { addEvent, computedDesiredCount } from "./ecs-services.ts";
 import { date, hex, type Service, type Sim, type Tag, type Task, type TaskSet } from "./state.ts";
 
@@ -104,12 +105,14 @@ export function launchTask(sim: Sim, options: LaunchOptions): Task {
       sim.wake();
     },
     (error: unknown) => {
-      markStopped(
-        sim,
-        task,
-        `CannotStartContainerError: ${error instanceof Error ? error.message : error}`,
-        "TaskFailedToStart",
-      );
+      // A data plane may say exactly why (CannotPullContainerError: …); else the start failed in the container.
+      const given = (error as { stoppedReason?: unknown } | undefined)?.stoppedReason;
+      const reason =
+        typeof given === "string"
+          ? given
+          : `CannotStartContainerError: ${error instanceof Error ? error.message : error}`;
+      task.containerReason = reason;
+      markStopped(sim, task, reason, "TaskFailedToStart");
       sim.wake();
     },
   );
@@ -125,6 +128,7 @@ function markStopped(sim: Sim, task: Task, reason: string, stopCode: string, exi
   task.exitCode = exitCode;
   task.stoppedAt = sim.clock.now();
   releaseTargets(sim, task);
+  recordTaskStopped(sim, task);
 }
 
 function releaseTargets(sim: Sim, task: Task): void {
@@ -210,12 +214,32 @@ export function reconcile(sim: Sim): void {
           addEvent(sim, service, `(service ${service.serviceName}) has reached a steady state.`);
         }
       }
+      // ECS sees a deployment COMPLETED once its tasks have been steady across a reconciler period, not at once.
+      const settledFor = now - sim.state.settings.heartbeatSeconds * 1000;
+      if (
+        steady &&
+        running.every((task) => (task.startedAt ?? now) <= settledFor) &&
+        service.deploymentController === "ECS" &&
+        taskSet.status === "PRIMARY" &&
+        !taskSet.deleted &&
+        (taskSet.rolloutState ?? "IN_PROGRESS") === "IN_PROGRESS"
+      ) {
+        taskSet.rolloutState = "COMPLETED";
+        taskSet.rolloutStateReason = `ECS deployment ${taskSet.id} completed.`;
+        taskSet.updatedAt = now;
+        addEvent(
+          sim,
+          service,
+          `(service ${service.serviceName}) (deployment ${taskSet.id}) deployment completed.`,
+        );
+      }
       const remaining = tasks.some((task) => task.taskSetId === taskSet.id && task.lastStatus !== "STOPPED");
       if (taskSet.deleted && !remaining) service.taskSets.splice(service.taskSets.indexOf(taskSet), 1);
     }
     if (service.deploymentController === "ECS") {
       const primary = service.taskSets.find((set) => set.status === "PRIMARY" && !set.deleted);
-      if (primary?.stabilityStatus === "STEADY_STATE") {
+      const ended = primary?.rolloutState === "COMPLETED" || primary?.rolloutState === "FAILED";
+      if (primary?.stabilityStatus === "STEADY_STATE" && ended) {
         for (const set of service.taskSets) if (set !== primary) set.deleted = true;
       }
     }
@@ -236,6 +260,7 @@ function taskView(sim: Sim, task: Task, include: string[]) {
     imageDigest: task.imageDigests?.[container.name],
     lastStatus: task.lastStatus === "DEPROVISIONING" ? "RUNNING" : task.lastStatus,
     exitCode: task.lastStatus === "STOPPED" ? task.exitCode : undefined,
+    reason: task.lastStatus === "STOPPED" ? task.containerReason : undefined,
     networkInterfaces: task.address ? [{ attachmentId: task.taskId, privateIpv4Address: task.address }] : [],
     healthStatus: "UNKNOWN",
     cpu: container.cpu !== undefined ? String(container.cpu) : undefined,

@@ -20,6 +20,18 @@ export interface MemoryRuntimeOptions {
   healthyAfterSeconds?: number;
 }
 
+/**
+ * Makes tasks fail, as a broken release does: those of a task definition (ARN, or `family:revision`) or whose
+ * container image contains `image`. `pull`: the task never starts (TaskFailedToStart, CannotPullContainerError by
+ * default); `exit`: it starts, then its essential container exits with code 1.
+ */
+export interface TaskFailure {
+  taskDefinition?: string;
+  image?: string;
+  mode?: "pull" | "exit";
+  reason?: string;
+}
+
 export class MemoryRuntime implements Runtime {
   readonly context: RuntimeContext;
   healthyAfterSeconds: number;
@@ -31,6 +43,7 @@ export class MemoryRuntime implements Runtime {
   readonly targets = new Map<string, Map<string, { target: Target; registeredAt: number }>>();
   /** Forced health per target group (all its targets) or per `tg|id:port`. */
   readonly forced = new Map<string, TargetState>();
+  readonly failures: TaskFailure[] = [];
   #next = 0;
 
   constructor(context: RuntimeContext, options: MemoryRuntimeOptions = {}) {
@@ -38,7 +51,51 @@ export class MemoryRuntime implements Runtime {
     this.healthyAfterSeconds = options.healthyAfterSeconds ?? 10;
   }
 
+  /** Tasks matching `failure` fail from now on (see TaskFailure). */
+  failTasks(failure: TaskFailure): void {
+    if (!failure.taskDefinition && !failure.image)
+      throw new Error("a task failure needs a taskDefinition or an image to match");
+    this.failures.push(failure);
+  }
+
+  clearFailures(): void {
+    this.failures.length = 0;
+  }
+
+  #failureOf(launch: TaskLaunch): { failure: TaskFailure; image: string } | undefined {
+    const definition = launch.taskDefinition;
+    const arn = String(definition.taskDefinitionArn ?? "");
+    // biome-ignore lint/suspicious/noExplicitAny: container definitions as registered
+    const images: string[] = (definition.containerDefinitions ?? []).map((container: any) =>
+      String(container.image),
+    );
+    for (const failure of this.failures) {
+      if (
+        failure.taskDefinition &&
+        (arn === failure.taskDefinition || arn.endsWith(`/${failure.taskDefinition}`))
+      )
+        return { failure, image: images[0] ?? "" };
+      const image = failure.image ? images.find((item) => item.includes(failure.image as string)) : undefined;
+      if (image) return { failure, image };
+    }
+    return undefined;
+  }
+
   async startTask(launch: TaskLaunch): Promise<StartedTask> {
+    const failing = this.#failureOf(launch);
+    if (failing && (failing.failure.mode ?? "pull") === "pull") {
+      const reason =
+        failing.failure.reason ??
+        `CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref ${failing.image}: not found`;
+      throw Object.assign(new Error(reason), { stoppedReason: reason });
+    }
+    if (failing) {
+      // The essential container exits as soon as it starts: queued before the control plane hears of the start, so
+      // the task is never seen RUNNING, whatever the clock does in between.
+      void Promise.resolve().then(() => {
+        if (this.started.has(launch.taskArn)) this.crash(launch.taskArn, 1, failing.failure.reason);
+      });
+    }
     this.#next += 1;
     const address = `10.0.${Math.floor(this.#next / 250)}.${(this.#next % 250) + 2}`;
     this.started.set(launch.taskArn, { ...launch, address });
@@ -50,9 +107,9 @@ export class MemoryRuntime implements Runtime {
   }
 
   /** Simulates a task process exiting on its own. */
-  crash(taskArn: string, exitCode = 1): void {
+  crash(taskArn: string, exitCode = 1, reason = "Essential container in task exited"): void {
     this.started.delete(taskArn);
-    this.context.taskStopped(taskArn, { reason: "Essential container in task exited", exitCode });
+    this.context.taskStopped(taskArn, { reason, exitCode });
   }
 
   async configureLoadBalancer(spec: LoadBalancerSpec): Promise<void> {

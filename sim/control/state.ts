@@ -82,6 +82,11 @@ export interface TaskSet {
   networkConfiguration?: any;
   /** Set once the set is deleted: its tasks are stopped, then it disappears. */
   deleted?: boolean;
+  /** ECS controller: tasks of this deployment that failed to start or stopped on their own while it rolled out. */
+  failedTasks?: number;
+  /** ECS controller: COMPLETED once steady as PRIMARY, FAILED when the circuit breaker trips; absent = IN_PROGRESS. */
+  rolloutState?: "IN_PROGRESS" | "COMPLETED" | "FAILED";
+  rolloutStateReason?: string;
 }
 
 export interface Service {
@@ -128,6 +133,8 @@ export interface Task {
   address?: string;
   imageDigests?: Record<string, string>;
   exitCode?: number;
+  /** Why its containers stopped (a pull error), as DescribeTasks shows in containers[].reason. */
+  containerReason?: string;
   /** Targets this task registered: [targetGroupArn, port]. */
   targets: Array<[string, number]>;
 }

@@ -5,11 +5,13 @@ import { cloudWatchClient, codeDeployClient, ecsClient, elbClient } from "../aws
 import { systemClock } from "../clock.ts";
 import { type BlueGreenOptions, deployBlueGreen } from "../deploy/blue-green.ts";
 import { deploymentReport, deploymentSummaryRows, failureMessage } from "../deploy/report.ts";
+import { prepareRevision, type RevisionOptions } from "../deploy/revision.ts";
 import { parseSmokeChecks } from "../deploy/smoke.ts";
 import { parseTaskDefinition } from "../ecs/task-definition-file.ts";
 import { InputError, ToolkitError } from "../errors.ts";
 import { parseKeyValueLines } from "../image/labels.ts";
 import { validateEnvironment, validateSha } from "../image/tags.ts";
+import { deploymentMode, rollingInputs, runRolling } from "./deploy-ecs-rolling.ts";
 import {
   actionReporter,
   booleanInput,
@@ -76,7 +78,8 @@ export async function run(): Promise<void> {
   const service = requiredInput("service");
   const appSpecPath = input("codedeploy-appspec");
   const taskDefinition = await taskDefinitionFile(github);
-  const options: BlueGreenOptions = {
+  const mode = choiceInput("mode", ["auto", "blue-green", "rolling"] as const);
+  const revision: RevisionOptions = {
     cluster: input("cluster") || "default",
     service,
     ...(taskDefinition ? { taskDefinition } : {}),
@@ -88,6 +91,13 @@ export async function run(): Promise<void> {
       Application: requiredInput("application"),
       Component: input("component") || input("container-name") || service,
     },
+  };
+  const rolling = rollingInputs(revision, {
+    timeoutMs: minutes("wait-for-minutes"),
+    pollMs: pollIntervals().floor,
+  });
+  const options: BlueGreenOptions = {
+    ...revision,
     application: input("codedeploy-application") || undefined,
     deploymentGroup: input("codedeploy-deployment-group") || undefined,
     deploymentConfig: input("codedeploy-deployment-config") || undefined,
@@ -117,8 +127,16 @@ export async function run(): Promise<void> {
     signal: cancellationSignal(),
   };
   const region = input("aws-region") ? { region: input("aws-region") } : {};
-  const result = await deployBlueGreen(options, {
-    ecs: ecsClient(region),
+  const ecs = ecsClient(region);
+  const prepared = await prepareRevision(revision, ecs);
+  if (deploymentMode(mode, prepared.service) === "rolling") {
+    await runRolling({ ...rolling, signal: options.signal }, prepared, { ecs, github });
+    return;
+  }
+  if (!rolling.wait)
+    core.warning("wait-for-service-stability: false is ignored in blue/green mode: the action always waits");
+  const result = await deployBlueGreen(options, prepared, {
+    ecs,
     codedeploy: codeDeployClient(region),
     cloudwatch: cloudWatchClient(region),
     elb: elbClient(region),

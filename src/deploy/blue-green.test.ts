@@ -23,7 +23,16 @@ import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { FakeClock } from "../clock.ts";
 import { memoryReporter } from "../report/reporter.ts";
-import { type BlueGreenOptions, deployBlueGreen } from "./blue-green.ts";
+import { type BlueGreenOptions, deployBlueGreen as deployPrepared } from "./blue-green.ts";
+import { prepareRevision } from "./revision.ts";
+
+/** What the action does: prepare the revision (shared with rolling mode), then deploy it blue/green. */
+async function deployBlueGreen(
+  options: BlueGreenOptions,
+  dependencies: Parameters<typeof deployPrepared>[2],
+) {
+  return deployPrepared(options, await prepareRevision(options, dependencies.ecs), dependencies);
+}
 
 const ecs = mockClient(ECSClient);
 const codedeploy = mockClient(CodeDeployClient);

@@ -5,36 +5,23 @@ import {
   GetDeploymentCommand,
   ListDeploymentsCommand,
 } from "@aws-sdk/client-codedeploy";
-import { DescribeTaskDefinitionCommand, type ECSClient } from "@aws-sdk/client-ecs";
+import type { ECSClient } from "@aws-sdk/client-ecs";
 import type { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { Clock } from "../clock.ts";
 import { registerOrReuse, type TaskDefinitionRevision } from "../ecs/register.ts";
-import { renderTaskDefinition, type TraceabilityTags } from "../ecs/render.ts";
-import { parseTaskDefinition, type TaskDefinitionInput } from "../ecs/task-definition-file.ts";
 import { ToolkitError } from "../errors.ts";
 import type { Reporter } from "../report/reporter.ts";
 import { AlarmWatch, type InsufficientDataPolicy } from "./alarm-watch.ts";
 import { appSpecFromFile, appSpecFromService, appSpecRevision, type LifecycleHook } from "./appspec.ts";
-import {
-  describeService,
-  groupAlarms,
-  resolveDeploymentGroup,
-  validateForService,
-} from "./deployment-target.ts";
+import { describeService, groupAlarms, resolveDeploymentGroup } from "./deployment-target.ts";
+import type { PreparedRevision, RevisionOptions } from "./revision.ts";
 import { runSmokeChecks, type SmokeCheck } from "./smoke.ts";
 import { testListenerUrl } from "./test-listener.ts";
 import { Timeline } from "./timeline.ts";
 import { type DeploymentOutcome, watchDeployment } from "./watch.ts";
 
-export interface BlueGreenOptions {
-  cluster: string;
-  service: string;
-  /** The task definition to render; when absent, the service's current revision. */
-  taskDefinition?: TaskDefinitionInput;
-  images: Record<string, string>;
-  environment: Record<string, string>;
-  sha: string;
-  tags: TraceabilityTags;
+/** A blue/green deployment through CodeDeploy of a revision prepared by prepareRevision. */
+export interface BlueGreenOptions extends RevisionOptions {
   application?: string;
   deploymentGroup?: string;
   deploymentConfig?: string;
@@ -83,13 +70,6 @@ export class DeploymentBusyError extends ToolkitError {}
 
 const activeStatuses = ["Created", "Queued", "InProgress", "Ready", "Baking"] as const;
 
-async function currentTaskDefinition(ecs: ECSClient, arn: string): Promise<TaskDefinitionInput> {
-  const described = await ecs.send(
-    new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ["TAGS"] }),
-  );
-  return parseTaskDefinition(JSON.stringify(described), arn).input;
-}
-
 async function waitUntilIdle(
   options: BlueGreenOptions,
   deps: BlueGreenDependencies,
@@ -123,26 +103,23 @@ async function waitUntilIdle(
 }
 
 /**
- * A CodeDeploy blue/green deployment of one ECS service: everything is read and validated first (service, task
- * definition, deployment group, alarms, an active deployment), then the revision is registered (or reused for this
+ * A CodeDeploy blue/green deployment of one ECS service: the prepared revision (service read, task definition
+ * rendered and validated), then the deployment group, alarms and an active deployment are checked, then the revision is registered (or reused for this
  * commit), the deployment created from an AppSpec generated from the live service, and watched to its end.
  */
 export async function deployBlueGreen(
   options: BlueGreenOptions,
+  prepared: PreparedRevision,
   deps: BlueGreenDependencies,
 ): Promise<BlueGreenResult> {
   const { clock, reporter } = deps;
   const started = clock.now().getTime();
-  const service = await describeService(deps.ecs, options.cluster, options.service);
+  const { service, previousTaskDefinition, rendered } = prepared;
   if (service.deploymentController?.type !== "CODE_DEPLOY") {
     throw new ToolkitError(
       `service ${options.service} uses the ${service.deploymentController?.type ?? "ECS"} deployment controller; blue/green needs CODE_DEPLOY (or deploy it with mode: rolling)`,
     );
   }
-  const previousTaskDefinition = service.taskDefinition as string;
-  const base = options.taskDefinition ?? (await currentTaskDefinition(deps.ecs, previousTaskDefinition));
-  const rendered = renderTaskDefinition(base, options);
-  validateForService(rendered, service);
   const group = await resolveDeploymentGroup(deps.codedeploy, options.cluster, options.service, {
     ...(options.application ? { application: options.application } : {}),
     ...(options.deploymentGroup ? { group: options.deploymentGroup } : {}),

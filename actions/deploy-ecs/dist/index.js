@@ -15331,7 +15331,7 @@ __webpack_unused_export__ = DescribeTaskSetsCommand;
 __webpack_unused_export__ = DescribeTaskSetsRequest$;
 __webpack_unused_export__ = DescribeTaskSetsResponse$;
 __webpack_unused_export__ = DescribeTasks$;
-__webpack_unused_export__ = DescribeTasksCommand;
+exports.z8X = DescribeTasksCommand;
 __webpack_unused_export__ = DescribeTasksRequest$;
 __webpack_unused_export__ = DescribeTasksResponse$;
 __webpack_unused_export__ = DesiredStatus;
@@ -15518,7 +15518,7 @@ exports.Pse = ListTaskDefinitionsCommand;
 __webpack_unused_export__ = ListTaskDefinitionsRequest$;
 __webpack_unused_export__ = ListTaskDefinitionsResponse$;
 __webpack_unused_export__ = ListTasks$;
-__webpack_unused_export__ = ListTasksCommand;
+exports.MYg = ListTasksCommand;
 __webpack_unused_export__ = ListTasksRequest$;
 __webpack_unused_export__ = ListTasksResponse$;
 __webpack_unused_export__ = LoadBalancer$;
@@ -15798,7 +15798,7 @@ __webpack_unused_export__ = UpdateInProgressException;
 __webpack_unused_export__ = UpdateInProgressException$;
 __webpack_unused_export__ = UpdateManagedInstancesProviderConfiguration$;
 __webpack_unused_export__ = UpdateService$;
-__webpack_unused_export__ = UpdateServiceCommand;
+exports.kZr = UpdateServiceCommand;
 __webpack_unused_export__ = UpdateServicePrimaryTaskSet$;
 __webpack_unused_export__ = UpdateServicePrimaryTaskSetCommand;
 __webpack_unused_export__ = UpdateServicePrimaryTaskSetRequest$;
@@ -72191,7 +72191,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7484:
+/***/ 5809:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -72348,156 +72348,6 @@ async function registerOrReuse(ecs, input, sha) {
     if (!definition?.taskDefinitionArn)
         throw new errors/* ToolkitError */.h(`RegisterTaskDefinition returned no ARN for ${family}`);
     return { arn: definition.taskDefinitionArn, family, revision: definition.revision ?? 0, reused: false };
-}
-
-;// CONCATENATED MODULE: ./src/ecs/render.ts
-
-const imageReference = /^(?<repository>[a-z0-9.-]+(?::\d+)?\/[a-z0-9._/-]+)(?::(?<tag>[\w][\w.-]{0,127}))?(?:@(?<digest>sha256:[0-9a-f]{64}))?$/;
-/** Checks an image reference and that a SHA-bearing tag names the commit being deployed. */
-function validateImage(image, sha) {
-    const match = imageReference.exec(image);
-    if (!match?.groups || (!match.groups.tag && !match.groups.digest)) {
-        throw new errors/* InputError */.d(`image '${image}' is not a full image reference with a tag or digest; pass build-push's image output (<repository>:<environment>-<sha>)`);
-    }
-    const { tag } = match.groups;
-    if (tag === "latest") {
-        throw new errors/* InputError */.d(`image '${image}' uses the moving tag latest; deploy the commit's tag <environment>-<sha>`);
-    }
-    const tagSha = tag ? /(?:^|-)([0-9a-f]{40})$/.exec(tag)?.[1] : undefined;
-    if (tagSha && tagSha !== sha) {
-        throw new errors/* InputError */.d(`image '${image}' is tagged with commit ${tagSha} but the deployment is for ${sha}; the image tag and Version must name the same commit`);
-    }
-}
-function mergeEnvironment(current = [], updates) {
-    const names = new Set(Object.keys(updates));
-    return [
-        ...current.filter((entry) => !names.has(entry.name ?? "")),
-        ...Object.entries(updates).map(([name, value]) => ({ name, value })),
-    ];
-}
-/**
- * Sets the images, environment (APP_VERSION = the sha) and traceability tags (Environment, Application, Component,
- * Version) of a task definition, keeping everything else, including the file's other tags.
- */
-function renderTaskDefinition(base, options) {
-    const containers = base.containerDefinitions ?? [];
-    const names = containers.map((container) => container.name ?? "");
-    const targets = Object.keys(options.images);
-    if (targets.length === 0)
-        throw new errors/* InputError */.d("no image to deploy; pass image (and container-name) or container-images");
-    for (const name of targets) {
-        if (!names.includes(name)) {
-            throw new errors/* InputError */.d(`container '${name}' is not in task definition ${base.family}; its containers are ${names.join(", ")}`);
-        }
-        validateImage(options.images[name], options.sha);
-    }
-    const containerDefinitions = containers.map((container) => {
-        const image = options.images[container.name ?? ""];
-        if (!image)
-            return container;
-        return {
-            ...container,
-            image,
-            environment: mergeEnvironment(container.environment, {
-                ...options.environment,
-                APP_VERSION: options.sha,
-            }),
-        };
-    });
-    const ours = [
-        { key: "Environment", value: options.tags.Environment },
-        { key: "Application", value: options.tags.Application },
-        { key: "Component", value: options.tags.Component },
-        { key: "Version", value: options.sha },
-    ];
-    const oursKeys = new Set(ours.map((tag) => tag.key));
-    const tags = [...(base.tags ?? []).filter((tag) => !oursKeys.has(tag.key)), ...ours];
-    return { ...base, containerDefinitions, tags };
-}
-
-;// CONCATENATED MODULE: ./src/ecs/task-definition-file.ts
-
-/** Keys RegisterTaskDefinition accepts. */
-const registerKeys = new Set([
-    "family",
-    "taskRoleArn",
-    "executionRoleArn",
-    "networkMode",
-    "containerDefinitions",
-    "volumes",
-    "placementConstraints",
-    "requiresCompatibilities",
-    "cpu",
-    "memory",
-    "tags",
-    "pidMode",
-    "ipcMode",
-    "proxyConfiguration",
-    "inferenceAccelerators",
-    "ephemeralStorage",
-    "runtimePlatform",
-    "enableFaultInjection",
-]);
-/** Attributes DescribeTaskDefinition returns that RegisterTaskDefinition does not take. */
-const describeOnlyKeys = new Set([
-    "taskDefinitionArn",
-    "revision",
-    "status",
-    "requiresAttributes",
-    "compatibilities",
-    "registeredAt",
-    "registeredBy",
-    "deregisteredAt",
-    "deleteRequestedAt",
-]);
-function withoutNulls(value) {
-    if (Array.isArray(value))
-        return value.map(withoutNulls);
-    if (value && typeof value === "object") {
-        return Object.fromEntries(Object.entries(value)
-            .filter(([, inner]) => inner !== null && inner !== undefined)
-            .map(([key, inner]) => [key, withoutNulls(inner)]));
-    }
-    return value;
-}
-/**
- * Reads a task definition as `aws ecs describe-task-definition` writes it (`{taskDefinition, tags}`), as
- * `register-task-definition --generate-cli-skeleton` writes it, or as the bare taskDefinition object; drops
- * describe-only attributes and nulls, so the result can be registered as is.
- */
-function parseTaskDefinition(json, source) {
-    let parsed;
-    try {
-        parsed = JSON.parse(json);
-    }
-    catch (error) {
-        throw new errors/* InputError */.d(`task definition ${source} is not valid JSON (${error.message}); fix the file`);
-    }
-    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
-        throw new errors/* InputError */.d(`task definition ${source} is not a JSON object`);
-    }
-    const document = parsed;
-    const wrapped = document.taskDefinition && typeof document.taskDefinition === "object";
-    const body = (wrapped ? document.taskDefinition : document);
-    const tags = wrapped && Array.isArray(document.tags) && document.tags.length ? document.tags : body.tags;
-    const input = {};
-    const unknownKeys = [];
-    for (const [key, value] of Object.entries(body)) {
-        if (describeOnlyKeys.has(key) || value === null)
-            continue;
-        if (!registerKeys.has(key))
-            unknownKeys.push(key);
-        input[key] = withoutNulls(value);
-    }
-    if (tags)
-        input.tags = tags;
-    if (typeof input.family !== "string" || !input.family) {
-        throw new errors/* InputError */.d(`task definition ${source} has no family; add "family": "<name>"`);
-    }
-    if (!Array.isArray(input.containerDefinitions) || input.containerDefinitions.length === 0) {
-        throw new errors/* InputError */.d(`task definition ${source} has no containerDefinitions`);
-    }
-    return { input: input, unknownKeys };
 }
 
 ;// CONCATENATED MODULE: ./src/deploy/alarm-watch.ts
@@ -73160,16 +73010,9 @@ async function followStop(options, reader, clock, timeline) {
 
 
 
-
-
-
 class DeploymentBusyError extends errors/* ToolkitError */.h {
 }
 const activeStatuses = ["Created", "Queued", "InProgress", "Ready", "Baking"];
-async function currentTaskDefinition(ecs, arn) {
-    const described = await ecs.send(new client_ecs_dist_cjs/* DescribeTaskDefinitionCommand */.Zy$({ taskDefinition: arn, include: ["TAGS"] }));
-    return parseTaskDefinition(JSON.stringify(described), arn).input;
-}
 async function waitUntilIdle(options, deps, application, group) {
     const deadline = deps.clock.now().getTime() + options.timeoutMs;
     for (;;) {
@@ -73194,21 +73037,17 @@ async function waitUntilIdle(options, deps, application, group) {
     }
 }
 /**
- * A CodeDeploy blue/green deployment of one ECS service: everything is read and validated first (service, task
- * definition, deployment group, alarms, an active deployment), then the revision is registered (or reused for this
+ * A CodeDeploy blue/green deployment of one ECS service: the prepared revision (service read, task definition
+ * rendered and validated), then the deployment group, alarms and an active deployment are checked, then the revision is registered (or reused for this
  * commit), the deployment created from an AppSpec generated from the live service, and watched to its end.
  */
-async function deployBlueGreen(options, deps) {
+async function deployBlueGreen(options, prepared, deps) {
     const { clock, reporter } = deps;
     const started = clock.now().getTime();
-    const service = await describeService(deps.ecs, options.cluster, options.service);
+    const { service, previousTaskDefinition, rendered } = prepared;
     if (service.deploymentController?.type !== "CODE_DEPLOY") {
         throw new errors/* ToolkitError */.h(`service ${options.service} uses the ${service.deploymentController?.type ?? "ECS"} deployment controller; blue/green needs CODE_DEPLOY (or deploy it with mode: rolling)`);
     }
-    const previousTaskDefinition = service.taskDefinition;
-    const base = options.taskDefinition ?? (await currentTaskDefinition(deps.ecs, previousTaskDefinition));
-    const rendered = renderTaskDefinition(base, options);
-    validateForService(rendered, service);
     const group = await resolveDeploymentGroup(deps.codedeploy, options.cluster, options.service, {
         ...(options.application ? { application: options.application } : {}),
         ...(options.deploymentGroup ? { group: options.deploymentGroup } : {}),
@@ -73364,6 +73203,175 @@ function deploymentSummaryRows(result, links) {
     return rows;
 }
 
+;// CONCATENATED MODULE: ./src/ecs/render.ts
+
+const imageReference = /^(?<repository>[a-z0-9.-]+(?::\d+)?\/[a-z0-9._/-]+)(?::(?<tag>[\w][\w.-]{0,127}))?(?:@(?<digest>sha256:[0-9a-f]{64}))?$/;
+/** Checks an image reference and that a SHA-bearing tag names the commit being deployed. */
+function validateImage(image, sha) {
+    const match = imageReference.exec(image);
+    if (!match?.groups || (!match.groups.tag && !match.groups.digest)) {
+        throw new errors/* InputError */.d(`image '${image}' is not a full image reference with a tag or digest; pass build-push's image output (<repository>:<environment>-<sha>)`);
+    }
+    const { tag } = match.groups;
+    if (tag === "latest") {
+        throw new errors/* InputError */.d(`image '${image}' uses the moving tag latest; deploy the commit's tag <environment>-<sha>`);
+    }
+    const tagSha = tag ? /(?:^|-)([0-9a-f]{40})$/.exec(tag)?.[1] : undefined;
+    if (tagSha && tagSha !== sha) {
+        throw new errors/* InputError */.d(`image '${image}' is tagged with commit ${tagSha} but the deployment is for ${sha}; the image tag and Version must name the same commit`);
+    }
+}
+function mergeEnvironment(current = [], updates) {
+    const names = new Set(Object.keys(updates));
+    return [
+        ...current.filter((entry) => !names.has(entry.name ?? "")),
+        ...Object.entries(updates).map(([name, value]) => ({ name, value })),
+    ];
+}
+/**
+ * Sets the images, environment (APP_VERSION = the sha) and traceability tags (Environment, Application, Component,
+ * Version) of a task definition, keeping everything else, including the file's other tags.
+ */
+function renderTaskDefinition(base, options) {
+    const containers = base.containerDefinitions ?? [];
+    const names = containers.map((container) => container.name ?? "");
+    const targets = Object.keys(options.images);
+    if (targets.length === 0)
+        throw new errors/* InputError */.d("no image to deploy; pass image (and container-name) or container-images");
+    for (const name of targets) {
+        if (!names.includes(name)) {
+            throw new errors/* InputError */.d(`container '${name}' is not in task definition ${base.family}; its containers are ${names.join(", ")}`);
+        }
+        validateImage(options.images[name], options.sha);
+    }
+    const containerDefinitions = containers.map((container) => {
+        const image = options.images[container.name ?? ""];
+        if (!image)
+            return container;
+        return {
+            ...container,
+            image,
+            environment: mergeEnvironment(container.environment, {
+                ...options.environment,
+                APP_VERSION: options.sha,
+            }),
+        };
+    });
+    const ours = [
+        { key: "Environment", value: options.tags.Environment },
+        { key: "Application", value: options.tags.Application },
+        { key: "Component", value: options.tags.Component },
+        { key: "Version", value: options.sha },
+    ];
+    const oursKeys = new Set(ours.map((tag) => tag.key));
+    const tags = [...(base.tags ?? []).filter((tag) => !oursKeys.has(tag.key)), ...ours];
+    return { ...base, containerDefinitions, tags };
+}
+
+;// CONCATENATED MODULE: ./src/ecs/task-definition-file.ts
+
+/** Keys RegisterTaskDefinition accepts. */
+const registerKeys = new Set([
+    "family",
+    "taskRoleArn",
+    "executionRoleArn",
+    "networkMode",
+    "containerDefinitions",
+    "volumes",
+    "placementConstraints",
+    "requiresCompatibilities",
+    "cpu",
+    "memory",
+    "tags",
+    "pidMode",
+    "ipcMode",
+    "proxyConfiguration",
+    "inferenceAccelerators",
+    "ephemeralStorage",
+    "runtimePlatform",
+    "enableFaultInjection",
+]);
+/** Attributes DescribeTaskDefinition returns that RegisterTaskDefinition does not take. */
+const describeOnlyKeys = new Set([
+    "taskDefinitionArn",
+    "revision",
+    "status",
+    "requiresAttributes",
+    "compatibilities",
+    "registeredAt",
+    "registeredBy",
+    "deregisteredAt",
+    "deleteRequestedAt",
+]);
+function withoutNulls(value) {
+    if (Array.isArray(value))
+        return value.map(withoutNulls);
+    if (value && typeof value === "object") {
+        return Object.fromEntries(Object.entries(value)
+            .filter(([, inner]) => inner !== null && inner !== undefined)
+            .map(([key, inner]) => [key, withoutNulls(inner)]));
+    }
+    return value;
+}
+/**
+ * Reads a task definition as `aws ecs describe-task-definition` writes it (`{taskDefinition, tags}`), as
+ * `register-task-definition --generate-cli-skeleton` writes it, or as the bare taskDefinition object; drops
+ * describe-only attributes and nulls, so the result can be registered as is.
+ */
+function parseTaskDefinition(json, source) {
+    let parsed;
+    try {
+        parsed = JSON.parse(json);
+    }
+    catch (error) {
+        throw new errors/* InputError */.d(`task definition ${source} is not valid JSON (${error.message}); fix the file`);
+    }
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
+        throw new errors/* InputError */.d(`task definition ${source} is not a JSON object`);
+    }
+    const document = parsed;
+    const wrapped = document.taskDefinition && typeof document.taskDefinition === "object";
+    const body = (wrapped ? document.taskDefinition : document);
+    const tags = wrapped && Array.isArray(document.tags) && document.tags.length ? document.tags : body.tags;
+    const input = {};
+    const unknownKeys = [];
+    for (const [key, value] of Object.entries(body)) {
+        if (describeOnlyKeys.has(key) || value === null)
+            continue;
+        if (!registerKeys.has(key))
+            unknownKeys.push(key);
+        input[key] = withoutNulls(value);
+    }
+    if (tags)
+        input.tags = tags;
+    if (typeof input.family !== "string" || !input.family) {
+        throw new errors/* InputError */.d(`task definition ${source} has no family; add "family": "<name>"`);
+    }
+    if (!Array.isArray(input.containerDefinitions) || input.containerDefinitions.length === 0) {
+        throw new errors/* InputError */.d(`task definition ${source} has no containerDefinitions`);
+    }
+    return { input: input, unknownKeys };
+}
+
+;// CONCATENATED MODULE: ./src/deploy/revision.ts
+
+
+
+
+/** Reads the live service and renders the new revision against it, validated, before anything changes. */
+async function prepareRevision(options, ecs) {
+    const service = await describeService(ecs, options.cluster, options.service);
+    const previousTaskDefinition = service.taskDefinition;
+    let base = options.taskDefinition;
+    if (!base) {
+        const described = await ecs.send(new client_ecs_dist_cjs/* DescribeTaskDefinitionCommand */.Zy$({ taskDefinition: previousTaskDefinition, include: ["TAGS"] }));
+        base = parseTaskDefinition(JSON.stringify(described), previousTaskDefinition).input;
+    }
+    const rendered = renderTaskDefinition(base, options);
+    validateForService(rendered, service);
+    return { service, previousTaskDefinition, rendered };
+}
+
 ;// CONCATENATED MODULE: ./src/image/labels.ts
 
 const revisionLabel = "org.opencontainers.image.revision";
@@ -73438,9 +73446,552 @@ function digestReference(repository, digest) {
     return `${repository.name}@${digest}`;
 }
 
+;// CONCATENATED MODULE: ./src/deploy/rollout-watch.ts
+
+
+const maxReasons = 5;
+const maxStoppedRead = 100;
+/** DescribeServices, ListTasks and DescribeTasks for a rollout, counting the calls and collecting stopped-task reasons. */
+class RolloutReader {
+    #ecs;
+    #cluster;
+    #service;
+    calls = 0;
+    reasons = [];
+    #seen = new Set();
+    constructor(ecs, cluster, service) {
+        this.#ecs = ecs;
+        this.#cluster = cluster;
+        this.#service = service;
+    }
+    async service() {
+        this.calls++;
+        const response = await this.#ecs.send(new client_ecs_dist_cjs/* DescribeServicesCommand */.H7c({ cluster: this.#cluster, services: [this.#service] }));
+        const service = response.services?.[0];
+        if (!service) {
+            throw new errors/* ToolkitError */.h(`service ${this.#service} disappeared from cluster ${this.#cluster} during the deployment (${response.failures?.[0]?.reason ?? "MISSING"})`);
+        }
+        return service;
+    }
+    /** Reads the stopped tasks of a revision not read yet; returns the reasons that are new. */
+    async readStopped(taskDefinition) {
+        this.calls++;
+        const listed = await this.#ecs.send(new client_ecs_dist_cjs/* ListTasksCommand */.MYg({
+            cluster: this.#cluster,
+            serviceName: this.#service,
+            desiredStatus: "STOPPED",
+            maxResults: maxStoppedRead,
+        }));
+        const unseen = (listed.taskArns ?? []).filter((arn) => !this.#seen.has(arn));
+        if (!unseen.length)
+            return [];
+        this.calls++;
+        const described = await this.#ecs.send(new client_ecs_dist_cjs/* DescribeTasksCommand */.z8X({ cluster: this.#cluster, tasks: unseen }));
+        const fresh = [];
+        for (const task of described.tasks ?? []) {
+            this.#seen.add(task.taskArn);
+            if (task.taskDefinitionArn !== taskDefinition)
+                continue;
+            const reason = taskReason(task);
+            if (!reason)
+                continue;
+            const known = this.reasons.find((item) => item.reason === reason);
+            if (known)
+                known.count++;
+            else if (this.reasons.length < maxReasons) {
+                const entry = { reason, count: 1, taskArn: task.taskArn };
+                this.reasons.push(entry);
+                fresh.push(entry);
+            }
+        }
+        return fresh;
+    }
+}
+/** The task's stoppedReason with what its containers say when it adds something; scheduler scale-ins are not failures. */
+function taskReason(task) {
+    const stopped = task.stoppedReason ?? "";
+    if (task.stopCode === "ServiceSchedulerInitiated" && stopped.startsWith("Scaling activity"))
+        return undefined;
+    const containers = (task.containers ?? [])
+        .map((container) => {
+        if (container.reason && container.reason !== stopped)
+            return `${container.name}: ${container.reason}`;
+        if (container.exitCode !== undefined && container.exitCode !== 0)
+            return `${container.name}: exit code ${container.exitCode}`;
+        return undefined;
+    })
+        .filter(Boolean);
+    const text = [stopped, containers.length ? `(${containers.join("; ")})` : ""].filter(Boolean).join(" ");
+    return text || undefined;
+}
+/** The service event ECS wrote when the deployment failed ("… deployment failed: tasks failed to start."). */
+function failureEvent(service, deploymentId) {
+    const message = service.events?.find((event) => event.message?.includes(`(deployment ${deploymentId})`) && event.message.includes("failed"))?.message;
+    return message?.replace(/^\(service [^)]*\) \(deployment [^)]*\) /, "");
+}
+/**
+ * Follows an ECS-controller deployment through DescribeServices until it is COMPLETED (and still PRIMARY), FAILED
+ * (circuit breaker, deployment alarms), replaced by a deployment of the previous revision (ECS rolled back) or by
+ * another one, or until the deadline or the signal. Failed tasks are explained from the stopped tasks of the revision.
+ */
+async function followRollout(options, deps) {
+    const { clock, timeline, reader } = deps;
+    const now = () => clock.now();
+    let lastState = "";
+    let lastCounts = "";
+    let failedTasks = 0;
+    let firstFailureAt;
+    const explain = async () => {
+        if (options.explainStoppedTasks === false)
+            return;
+        for (const item of await reader.readStopped(options.taskDefinition))
+            timeline.add(now(), `stopped task: ${item.reason}`);
+    };
+    for (;;) {
+        const service = await reader.service();
+        const deployments = service.deployments ?? [];
+        const mine = deployments.find((deployment) => deployment.id === options.deploymentId);
+        const primary = deployments.find((deployment) => deployment.status === "PRIMARY");
+        if (mine) {
+            const state = `${mine.rolloutState ?? "?"}`;
+            if (state !== lastState) {
+                timeline.add(now(), `rollout ${state}${mine.rolloutStateReason ? `: ${mine.rolloutStateReason}` : ""}`);
+                lastState = state;
+            }
+            const counts = `${mine.runningCount ?? 0}/${mine.desiredCount ?? 0} running, ${mine.pendingCount ?? 0} pending`;
+            if (counts !== lastCounts) {
+                timeline.add(now(), `tasks of ${options.deploymentId}: ${counts}`);
+                lastCounts = counts;
+            }
+            if ((mine.failedTasks ?? 0) > failedTasks) {
+                firstFailureAt ??= now().getTime();
+                failedTasks = mine.failedTasks ?? 0;
+                timeline.add(now(), `${failedTasks} failed task(s) in ${options.deploymentId}`);
+                await explain();
+            }
+        }
+        const result = (end, extra = {}) => ({
+            end,
+            rolloutState: mine?.rolloutState ?? (end === "completed" ? "COMPLETED" : lastState || "IN_PROGRESS"),
+            ...(mine?.rolloutStateReason ? { rolloutStateReason: mine.rolloutStateReason } : {}),
+            failedTasks,
+            ...(firstFailureAt !== undefined ? { firstFailureAt } : {}),
+            ...extra,
+        });
+        if (mine?.rolloutState === "COMPLETED" && mine.status === "PRIMARY")
+            return result("completed");
+        const movedOn = primary && primary.id !== options.deploymentId ? primary : undefined;
+        if (mine?.rolloutState === "FAILED" || movedOn) {
+            await explain();
+            // A deployment ECS has already retired is explained by the service event it wrote and its rollback's reason.
+            const rollbackReason = movedOn?.rolloutStateReason?.includes("rolling back")
+                ? movedOn.rolloutStateReason
+                : undefined;
+            const event = failureEvent(service, options.deploymentId);
+            const reason = mine?.rolloutStateReason ??
+                ([event && `service event: ${event}`, rollbackReason].filter(Boolean).join("; ") || undefined);
+            const failed = mine?.rolloutState === "FAILED" || reason !== undefined;
+            const extra = {
+                ...(reason ? { rolloutStateReason: reason } : {}),
+                ...(movedOn ? { primary: movedOn } : {}),
+                ...(failed ? { rolloutState: "FAILED" } : {}),
+            };
+            if (movedOn?.taskDefinition === options.previousTaskDefinition) {
+                timeline.add(now(), `ECS rolled back: ${movedOn.id} of ${movedOn.taskDefinition} is PRIMARY`);
+                return result("rolled-back", extra);
+            }
+            if (movedOn) {
+                timeline.add(now(), `superseded: ${movedOn.id} of ${movedOn.taskDefinition} is PRIMARY`);
+                return result(failed ? "failed" : "superseded", extra);
+            }
+            return result("failed", extra);
+        }
+        if (!mine) {
+            throw new errors/* ToolkitError */.h(`deployment ${options.deploymentId} of service ${options.service} vanished and no deployment is PRIMARY`);
+        }
+        if (now().getTime() >= options.deadline) {
+            timeline.add(now(), "timeout: the rollout did not complete in time");
+            return result("timeout");
+        }
+        try {
+            await clock.sleep(options.pollMs, options.signal);
+        }
+        catch (error) {
+            if (!options.signal?.aborted)
+                throw error;
+            timeline.add(now(), "cancelled");
+            return result("cancelled");
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/deploy/rolling.ts
+
+
+
+
+
+/** UpdateService to a revision; returns the id of the PRIMARY deployment it leaves (the one it created). */
+async function updateService(ecs, options, taskDefinition, extra = {}) {
+    const response = await ecs
+        .send(new client_ecs_dist_cjs/* UpdateServiceCommand */.kZr({
+        cluster: options.cluster,
+        service: options.service,
+        taskDefinition,
+        ...extra,
+    }))
+        .catch((error) => {
+        throw new errors/* ToolkitError */.h(`UpdateService of ${options.cluster}/${options.service} to ${taskDefinition} refused: ${error.name}: ${error.message}`);
+    });
+    const primary = response.service?.deployments?.find((deployment) => deployment.status === "PRIMARY");
+    if (!primary?.id)
+        throw new errors/* ToolkitError */.h(`UpdateService of ${options.service} returned no PRIMARY deployment`);
+    return primary.id;
+}
+/**
+ * A rolling deployment of one ECS-controller service: registers the revision (or reuses this commit's), updates the
+ * service, and follows the ECS deployment it created until its rolloutState is COMPLETED. It fails when the circuit
+ * breaker or deployment alarms fail it or ECS rolls it back, explains failed tasks from their stoppedReason, and on
+ * timeout or cancellation puts the previous revision back (rollbackOnStop).
+ */
+async function deployRolling(options, prepared, deps) {
+    const { clock, reporter } = deps;
+    const started = clock.now().getTime();
+    const { service, previousTaskDefinition, rendered } = prepared;
+    const controller = service.deploymentController?.type ?? "ECS";
+    if (controller !== "ECS") {
+        throw new errors/* ToolkitError */.h(`service ${options.service} uses the ${controller} deployment controller; rolling mode needs ECS (deploy it with mode: blue-green)`);
+    }
+    const taskDefinition = await registerOrReuse(deps.ecs, rendered, options.sha);
+    reporter.info(`${taskDefinition.reused ? "Reusing" : "Registered"} ${taskDefinition.arn} for commit ${options.sha}`);
+    const timeline = new Timeline((entry) => reporter.info(`${entry.at.toISOString()}  ${entry.text}`));
+    const reader = new RolloutReader(deps.ecs, options.cluster, options.service);
+    const deploymentId = await updateService(deps.ecs, options, taskDefinition.arn, {
+        forceNewDeployment: options.forceNewDeployment,
+        ...(options.desiredCount !== undefined ? { desiredCount: options.desiredCount } : {}),
+        ...(options.propagateTags ? { propagateTags: options.propagateTags } : {}),
+        ...(options.enableECSManagedTags !== undefined
+            ? { enableECSManagedTags: options.enableECSManagedTags }
+            : {}),
+    });
+    reader.calls++;
+    deps.onDeploymentCreated?.(deploymentId);
+    timeline.add(clock.now(), `UpdateService: deployment ${deploymentId} of ${taskDefinition.arn}`);
+    const base = { deploymentId, failedTasks: 0, stoppedTasks: reader.reasons, timeline };
+    const finish = (outcome) => ({
+        cluster: options.cluster,
+        service: options.service,
+        taskDefinition,
+        previousTaskDefinition,
+        deploymentId,
+        outcome: { ...base, ...outcome, apiCalls: reader.calls },
+        durationMs: clock.now().getTime() - started,
+    });
+    if (!options.wait) {
+        return finish({
+            status: "IN_PROGRESS",
+            succeeded: true,
+            rolledBack: false,
+            waited: false,
+            failedTasks: 0,
+        });
+    }
+    const rollout = await reporter.group(`Following ${deploymentId}`, () => followRollout({
+        cluster: options.cluster,
+        service: options.service,
+        deploymentId,
+        taskDefinition: taskDefinition.arn,
+        previousTaskDefinition,
+        deadline: started + options.timeoutMs,
+        pollMs: options.pollMs,
+        ...(options.signal ? { signal: options.signal } : {}),
+    }, { clock, timeline, reader }));
+    const common = {
+        status: rollout.rolloutState,
+        waited: true,
+        failedTasks: rollout.failedTasks,
+        ...(rollout.rolloutStateReason ? { rolloutStateReason: rollout.rolloutStateReason } : {}),
+        ...(rollout.firstFailureAt !== undefined
+            ? { msFromFirstFailure: clock.now().getTime() - rollout.firstFailureAt }
+            : {}),
+    };
+    switch (rollout.end) {
+        case "completed":
+            return finish({ ...common, succeeded: true, rolledBack: false });
+        case "failed":
+            return finish({ ...common, succeeded: false, rolledBack: false, stopReason: "failed" });
+        case "superseded":
+            return finish({
+                ...common,
+                succeeded: false,
+                rolledBack: false,
+                stopReason: "superseded",
+                supersededBy: {
+                    deploymentId: rollout.primary?.id,
+                    taskDefinition: rollout.primary?.taskDefinition,
+                },
+            });
+        case "rolled-back": {
+            const rollback = rollout.primary?.id;
+            const restored = await followBack(rollback, options, previousTaskDefinition, {
+                clock,
+                timeline,
+                reader,
+            });
+            return finish({
+                ...common,
+                ...(rollout.firstFailureAt !== undefined
+                    ? { msFromFirstFailure: clock.now().getTime() - rollout.firstFailureAt }
+                    : {}),
+                succeeded: false,
+                rolledBack: restored.end === "completed",
+                rolledBackBy: "ecs",
+                stopReason: "rolled-back",
+                rollbackDeploymentId: rollback,
+                rollbackStatus: restored.rolloutState,
+            });
+        }
+        default: {
+            const stopReason = rollout.end;
+            if (!options.rollbackOnStop) {
+                timeline.add(clock.now(), `left ${deploymentId} running (rollback-on-cancel: false)`);
+                return finish({ ...common, succeeded: false, rolledBack: false, stopReason });
+            }
+            const restore = await updateService(deps.ecs, options, previousTaskDefinition);
+            reader.calls++;
+            timeline.add(clock.now(), `UpdateService back to ${previousTaskDefinition}: deployment ${restore}`);
+            const restored = await followBack(restore, options, previousTaskDefinition, {
+                clock,
+                timeline,
+                reader,
+            });
+            return finish({
+                ...common,
+                succeeded: false,
+                rolledBack: restored.end === "completed",
+                rolledBackBy: "action",
+                stopReason,
+                rollbackDeploymentId: restore,
+                rollbackStatus: restored.rolloutState,
+            });
+        }
+    }
+}
+/** Follows the deployment that puts the previous revision back, to COMPLETED within the rollback bound (no signal). */
+async function followBack(deploymentId, options, previousTaskDefinition, deps) {
+    const result = await followRollout({
+        cluster: options.cluster,
+        service: options.service,
+        deploymentId,
+        taskDefinition: previousTaskDefinition,
+        previousTaskDefinition,
+        deadline: deps.clock.now().getTime() + options.rollbackTimeoutMs,
+        pollMs: options.pollMs,
+        explainStoppedTasks: false,
+    }, deps);
+    deps.timeline.add(deps.clock.now(), `rollback ${deploymentId}: ${result.rolloutState}`);
+    return result;
+}
+
+;// CONCATENATED MODULE: ./src/deploy/rolling-report.ts
+
+const shortTaskDefinition = (arn) => arn.split("/").pop() ?? arn;
+/** The stopped tasks' reasons in one clause: "CannotPullContainerError: … (×3)". */
+function stoppedTasksClause(result) {
+    const reasons = result.outcome.stoppedTasks.map((item) => `${item.reason}${item.count > 1 ? ` (×${item.count})` : ""}`);
+    return reasons.length ? `; tasks stopped: ${reasons.join(" | ")}` : "";
+}
+/** The step's verdict in one sentence: why a rolling deployment that did not succeed failed, and where the service is. */
+function rollingFailureMessage(result) {
+    const { outcome, deploymentId } = result;
+    if (outcome.succeeded)
+        return undefined;
+    const previous = shortTaskDefinition(result.previousTaskDefinition);
+    const why = outcome.rolloutStateReason ? ` (${outcome.rolloutStateReason})` : "";
+    const back = outcome.rollbackDeploymentId === undefined
+        ? ""
+        : outcome.rolledBack
+            ? ` — the service runs ${previous} again (${outcome.rollbackDeploymentId} COMPLETED)`
+            : ` — putting ${previous} back: ${outcome.rollbackDeploymentId} is ${outcome.rollbackStatus ?? "unknown"}, check the service`;
+    const tasks = stoppedTasksClause(result);
+    switch (outcome.stopReason) {
+        case "rolled-back":
+            return `deployment ${deploymentId} of ${shortTaskDefinition(result.taskDefinition.arn)} failed and ECS rolled it back${why}${tasks}${back}`;
+        case "failed":
+            return `deployment ${deploymentId} of ${shortTaskDefinition(result.taskDefinition.arn)} failed${why}${tasks}; it was not rolled back (enable the circuit breaker's rollback, or deploy the previous commit)`;
+        case "superseded":
+            return `deployment ${deploymentId} was replaced by ${outcome.supersededBy?.deploymentId} of ${outcome.supersededBy?.taskDefinition} before it completed; another deployment of the service started — check who deployed`;
+        case "timeout":
+            return `deployment ${deploymentId} did not complete within the timeout (rollout ${outcome.status})${tasks}${back || " — left running (rollback-on-cancel: false)"}`;
+        case "cancelled":
+            return `deployment ${deploymentId} stopped: the workflow was cancelled${tasks}${back || " — left running (rollback-on-cancel: false)"}`;
+        default:
+            return `deployment ${deploymentId} ended ${outcome.status}${why}${tasks}`;
+    }
+}
+/** The JSON report (a file whose path is an output), with the blue/green report's field names where they mean the same. */
+function rollingReport(result, sha) {
+    const { outcome } = result;
+    return {
+        sha,
+        mode: "rolling",
+        cluster: result.cluster,
+        service: result.service,
+        deploymentId: result.deploymentId,
+        taskDefinition: result.taskDefinition,
+        previousTaskDefinition: result.previousTaskDefinition,
+        status: outcome.status,
+        succeeded: outcome.succeeded,
+        waited: outcome.waited,
+        rolledBack: outcome.rolledBack,
+        rolledBackBy: outcome.rolledBackBy ?? null,
+        rollbackDeploymentId: outcome.rollbackDeploymentId ?? null,
+        rollbackStatus: outcome.rollbackStatus ?? null,
+        stopReason: outcome.stopReason ?? null,
+        rolloutStateReason: outcome.rolloutStateReason ?? null,
+        supersededBy: outcome.supersededBy ?? null,
+        failedTasks: outcome.failedTasks,
+        stoppedTasks: outcome.stoppedTasks,
+        msFromFirstFailure: outcome.msFromFirstFailure ?? null,
+        apiCalls: outcome.apiCalls,
+        durationMs: result.durationMs,
+        timeline: outcome.timeline.entries.map((entry) => ({ at: entry.at.toISOString(), text: entry.text })),
+    };
+}
+/** Rows of the job summary table. */
+function rollingSummaryRows(result, links) {
+    const { outcome } = result;
+    const verdict = outcome.succeeded
+        ? outcome.waited
+            ? "✅ COMPLETED"
+            : "🚀 started (not waited for)"
+        : outcome.rolledBack
+            ? "↩️ rolled back"
+            : `❌ ${outcome.status}`;
+    const rows = [
+        ["Outcome", verdict],
+        [
+            "Deployment",
+            `${code(result.deploymentId)} (rolling) on ${escapeHtml(`${result.cluster}/${result.service}`)}`,
+        ],
+        [
+            "Task definition",
+            `${code(result.taskDefinition.arn)}${result.taskDefinition.reused ? " (reused for this commit)" : ""}`,
+        ],
+        ["Previous", code(result.previousTaskDefinition)],
+        ["Commit", `<a href="${escapeHtml(links.commit)}">commit</a>`],
+        ["Duration", `${(result.durationMs / 1000).toFixed(1)} s, ${outcome.apiCalls} API calls`],
+    ];
+    if (outcome.failedTasks || outcome.stoppedTasks.length) {
+        rows.push([
+            "Stopped tasks",
+            outcome.stoppedTasks.map((item) => `${escapeHtml(item.reason)} ×${item.count}`).join("<br>") ||
+                `${outcome.failedTasks} failed`,
+        ]);
+    }
+    const failure = rollingFailureMessage(result);
+    if (failure)
+        rows.push(["Why", escapeHtml(failure)]);
+    return rows;
+}
+
 // EXTERNAL MODULE: ./src/actions/shell.ts + 23 modules
 var shell = __nccwpck_require__(3352);
+;// CONCATENATED MODULE: ./src/actions/deploy-ecs-rolling.ts
+
+
+
+
+
+
+
+
+/** State handed to the post step in rolling mode: what to put back if the job is cancelled mid-rollout. */
+const rollingState = "rolling-deployment";
+/** mode: auto follows the service's deployment controller; an explicit mode must match it. */
+function deploymentMode(mode, service) {
+    const controller = service.deploymentController?.type ?? "ECS";
+    if (controller === "EXTERNAL") {
+        throw new errors/* InputError */.d(`service ${service.serviceName} uses the EXTERNAL deployment controller, which this action does not deploy; use CodeDeploy (CODE_DEPLOY) or ECS`);
+    }
+    const natural = controller === "CODE_DEPLOY" ? "blue-green" : "rolling";
+    if (mode !== "auto" && mode !== natural) {
+        throw new errors/* InputError */.d(`mode is ${mode} but service ${service.serviceName} uses the ${controller} deployment controller; set mode: ${natural} (or auto)`);
+    }
+    return natural;
+}
+const propagateTagsValues = ["TASK_DEFINITION", "SERVICE", "NONE"];
+/** The inputs of rolling mode, named as aws-actions/amazon-ecs-deploy-task-definition names them. */
+function rollingInputs(revision, timing) {
+    const desired = (0,shell/* input */.hF)("desired-count").trim();
+    if (desired && !/^\d+$/.test(desired))
+        throw new errors/* InputError */.d(`input desired-count is '${desired}'; use a whole number of tasks, or leave it empty`);
+    const propagate = (0,shell/* input */.hF)("propagate-tags").trim();
+    if (propagate && !propagateTagsValues.includes(propagate)) {
+        throw new errors/* InputError */.d(`input propagate-tags is '${propagate}'; use one of ${propagateTagsValues.join(", ")}, or leave it empty to keep the service's`);
+    }
+    const managed = (0,shell/* input */.hF)("enable-ecs-managed-tags").trim();
+    return {
+        ...revision,
+        ...(desired ? { desiredCount: Number(desired) } : {}),
+        forceNewDeployment: (0,shell/* booleanInput */.tE)("force-new-deployment"),
+        ...(propagate ? { propagateTags: propagate } : {}),
+        ...(managed ? { enableECSManagedTags: (0,shell/* booleanInput */.tE)("enable-ecs-managed-tags") } : {}),
+        wait: (0,shell/* booleanInput */.tE)("wait-for-service-stability"),
+        timeoutMs: timing.timeoutMs,
+        pollMs: timing.pollMs,
+        rollbackOnStop: (0,shell/* booleanInput */.tE)("rollback-on-cancel"),
+        rollbackTimeoutMs: 30 * 60_000,
+    };
+}
+/** Rolling mode: deploy, then outputs, the JSON report, the job summary, and one sentence when it failed. */
+async function runRolling(options, prepared, context) {
+    const { github } = context;
+    const result = await deployRolling(options, prepared, {
+        ecs: context.ecs,
+        clock: systemClock,
+        reporter: shell/* actionReporter */.I6,
+        onDeploymentCreated: (deploymentId) => {
+            const state = {
+                cluster: options.cluster,
+                service: options.service,
+                deploymentId,
+                previousTaskDefinition: prepared.previousTaskDefinition,
+            };
+            if (options.wait)
+                core/* saveState */.LZ(rollingState, JSON.stringify(state));
+            core/* setOutput */.uH("deployment-id", deploymentId);
+        },
+    });
+    const { outcome } = result;
+    const report = (0,external_node_path_.join)(github.tempDir, `deploy-ecs-${result.deploymentId.replace(/\W+/g, "-")}.json`);
+    await (0,promises_.writeFile)(report, `${JSON.stringify(rollingReport(result, options.sha), null, 2)}\n`);
+    core/* setOutput */.uH("task-definition-arn", result.taskDefinition.arn);
+    core/* setOutput */.uH("task-definition-revision", String(result.taskDefinition.revision));
+    core/* setOutput */.uH("status", outcome.status);
+    core/* setOutput */.uH("rolled-back", String(outcome.rolledBack));
+    core/* setOutput */.uH("rollback-deployment-id", outcome.rollbackDeploymentId ?? "");
+    core/* setOutput */.uH("report", report);
+    core/* saveState */.LZ(rollingState, "");
+    const summary = core/* summary */.z
+        .addHeading(`deploy-ecs (rolling): ${options.tags.Component} to ${options.tags.Environment}`, 3)
+        .addTable(rollingSummaryRows(result, { commit: github.commitUrl(options.sha) }))
+        .addHeading("Timeline", 4)
+        .addList(outcome.timeline.entries.map((entry) => `${entry.at.toISOString()} ${entry.text}`));
+    if (outcome.stoppedTasks.length) {
+        summary
+            .addHeading("Why tasks stopped", 4)
+            .addList(outcome.stoppedTasks.map((item) => `${item.reason} (×${item.count}, e.g. ${item.taskArn})`));
+    }
+    await summary.addLink("Workflow run", github.runUrl).write();
+    const failure = rollingFailureMessage(result);
+    if (failure)
+        throw new errors/* ToolkitError */.h(failure);
+}
+
 ;// CONCATENATED MODULE: ./src/actions/deploy-ecs.ts
+
+
 
 
 
@@ -73501,7 +74052,8 @@ async function run() {
     const service = (0,shell/* requiredInput */.YF)("service");
     const appSpecPath = (0,shell/* input */.hF)("codedeploy-appspec");
     const taskDefinition = await taskDefinitionFile(github);
-    const options = {
+    const mode = (0,shell/* choiceInput */.ij)("mode", ["auto", "blue-green", "rolling"]);
+    const revision = {
         cluster: (0,shell/* input */.hF)("cluster") || "default",
         service,
         ...(taskDefinition ? { taskDefinition } : {}),
@@ -73513,6 +74065,13 @@ async function run() {
             Application: (0,shell/* requiredInput */.YF)("application"),
             Component: (0,shell/* input */.hF)("component") || (0,shell/* input */.hF)("container-name") || service,
         },
+    };
+    const rolling = rollingInputs(revision, {
+        timeoutMs: minutes("wait-for-minutes"),
+        pollMs: pollIntervals().floor,
+    });
+    const options = {
+        ...revision,
         application: (0,shell/* input */.hF)("codedeploy-application") || undefined,
         deploymentGroup: (0,shell/* input */.hF)("codedeploy-deployment-group") || undefined,
         deploymentConfig: (0,shell/* input */.hF)("codedeploy-deployment-config") || undefined,
@@ -73542,8 +74101,16 @@ async function run() {
         signal: (0,shell/* cancellationSignal */.w6)(),
     };
     const region = (0,shell/* input */.hF)("aws-region") ? { region: (0,shell/* input */.hF)("aws-region") } : {};
-    const result = await deployBlueGreen(options, {
-        ecs: ecsClient(region),
+    const ecs = ecsClient(region);
+    const prepared = await prepareRevision(revision, ecs);
+    if (deploymentMode(mode, prepared.service) === "rolling") {
+        await runRolling({ ...rolling, signal: options.signal }, prepared, { ecs, github });
+        return;
+    }
+    if (!rolling.wait)
+        core/* warning */.$e("wait-for-service-stability: false is ignored in blue/green mode: the action always waits");
+    const result = await deployBlueGreen(options, prepared, {
+        ecs,
         codedeploy: codeDeployClient(region),
         cloudwatch: cloudWatchClient(region),
         elb: elbClient(region),
@@ -78692,7 +79259,7 @@ async function runAction(body) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _actions_deploy_ecs_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7484);
+/* harmony import */ var _actions_deploy_ecs_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5809);
 /* harmony import */ var _actions_shell_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3352);
 
 
