@@ -9,7 +9,7 @@ import { codeDeployOperations } from "./control/codedeploy.ts";
 import { ecrOperations } from "./control/ecr.ts";
 import { ecsOperations } from "./control/ecs.ts";
 import { reconcile, taskExited } from "./control/ecs-tasks.ts";
-import { elbv2Operations, setForward } from "./control/elbv2.ts";
+import { elbv2Operations, setForward, targetGroupSpec } from "./control/elbv2.ts";
 import { memoryRuntime } from "./control/memory-runtime.ts";
 import { putMetricData } from "./control/metrics.ts";
 import type { Runtime, RuntimeFactory } from "./control/runtime.ts";
@@ -203,26 +203,8 @@ async function resumeRuntime(sim: Sim): Promise<void> {
     }
   }
   for (const group of Object.values(sim.state.targetGroups)) group.targets = [];
-  for (const group of Object.values(sim.state.targetGroups)) {
-    const check = group.healthCheck;
-    await sim.runtime.configureTargetGroup({
-      targetGroupArn: group.targetGroupArn,
-      targetGroupName: group.targetGroupName,
-      protocol: group.protocol,
-      port: group.port,
-      healthCheck: {
-        path: check.HealthCheckPath,
-        port: String(check.HealthCheckPort),
-        protocol: check.HealthCheckProtocol,
-        intervalSeconds: check.HealthCheckIntervalSeconds,
-        timeoutSeconds: check.HealthCheckTimeoutSeconds,
-        healthyThresholdCount: check.HealthyThresholdCount,
-        unhealthyThresholdCount: check.UnhealthyThresholdCount,
-        matcher: check.Matcher?.HttpCode ?? "200",
-      },
-      deregistrationDelaySeconds: 300,
-    });
-  }
+  for (const group of Object.values(sim.state.targetGroups))
+    await sim.runtime.configureTargetGroup(targetGroupSpec(group));
   for (const loadBalancer of Object.values(sim.state.loadBalancers)) {
     const listeners = Object.values(sim.state.listeners)
       .filter((listener) => listener.loadBalancerArn === loadBalancer.loadBalancerArn)

@@ -1,5 +1,6 @@
 import { clientError, list, num } from "../protocol/errors.ts";
 import type { Operations } from "../protocol/server.ts";
+import type { TargetGroupSpec } from "./runtime.ts";
 import {
   arn,
   date,
@@ -57,16 +58,25 @@ export function createTargetGroup(sim: Sim, input: Row): TargetGroup {
     },
     loadBalancerArns: [],
     targets: [],
+    deregistrationDelaySeconds:
+      num(
+        list<Row>(input.TargetGroupAttributes).find(
+          (item) => item.Key === "deregistration_delay.timeout_seconds",
+        )?.Value,
+      ) ?? 300,
   };
-  const attributes = list<Row>(input.TargetGroupAttributes);
-  const delay =
-    num(attributes.find((item) => item.Key === "deregistration_delay.timeout_seconds")?.Value) ?? 300;
   sim.state.targetGroups[group.targetGroupArn] = group;
+  void sim.runtime.configureTargetGroup(targetGroupSpec(group));
+  return group;
+}
+
+/** What the data plane needs to serve a target group, from its state (at creation and when the simulator resumes). */
+export function targetGroupSpec(group: TargetGroup): TargetGroupSpec {
   const check = group.healthCheck;
-  void sim.runtime.configureTargetGroup({
+  return {
     targetGroupArn: group.targetGroupArn,
-    targetGroupName: name,
-    protocol,
+    targetGroupName: group.targetGroupName,
+    protocol: group.protocol,
     port: group.port,
     healthCheck: {
       path: check.HealthCheckPath,
@@ -76,11 +86,10 @@ export function createTargetGroup(sim: Sim, input: Row): TargetGroup {
       timeoutSeconds: check.HealthCheckTimeoutSeconds,
       healthyThresholdCount: check.HealthyThresholdCount,
       unhealthyThresholdCount: check.UnhealthyThresholdCount,
-      matcher: check.Matcher.HttpCode,
+      matcher: check.Matcher?.HttpCode ?? "200",
     },
-    deregistrationDelaySeconds: delay,
-  });
-  return group;
+    deregistrationDelaySeconds: group.deregistrationDelaySeconds ?? 300,
+  };
 }
 
 /** Forward targets of an ELBv2 action (TargetGroupArn or ForwardConfig.TargetGroups). */

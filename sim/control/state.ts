@@ -150,6 +150,8 @@ export interface TargetGroup {
   healthCheck: Record<string, any>;
   loadBalancerArns: string[];
   targets: Array<{ id: string; port: number }>;
+  /** `deregistration_delay.timeout_seconds`; absent in state files written before it was kept (AWS default 300). */
+  deregistrationDelaySeconds?: number;
 }
 
 export interface ForwardTarget {

@@ -54,8 +54,7 @@ export function deploymentReport(result: BlueGreenResult, sha: string) {
     alarmsWatched: result.alarms,
     apiCalls: outcome.apiCalls,
     durationMs: result.durationMs,
-    timeline: outcome.timeline.entries.map((entry) => ({ at: entry.at.toISOString(), text: entry.text })),
-    weights: outcome.timeline.weights.map((weight) => ({ ...weight, at: weight.at.toISOString() })),
+    ...outcome.timeline.toJSON(),
   };
 }
 

@@ -66,7 +66,7 @@ export function rollingReport(result: RollingResult, sha: string) {
     msFromFirstFailure: outcome.msFromFirstFailure ?? null,
     apiCalls: outcome.apiCalls,
     durationMs: result.durationMs,
-    timeline: outcome.timeline.entries.map((entry) => ({ at: entry.at.toISOString(), text: entry.text })),
+    timeline: outcome.timeline.toJSON().timeline,
   };
 }
 

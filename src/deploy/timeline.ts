@@ -25,6 +25,14 @@ export class Timeline {
     this.#onEntry(entry);
   }
 
+  /** The timeline as the JSON reports write it. */
+  toJSON() {
+    return {
+      timeline: this.entries.map((entry) => ({ at: entry.at.toISOString(), text: entry.text })),
+      weights: this.weights.map((weight) => ({ ...weight, at: weight.at.toISOString() })),
+    };
+  }
+
   /** Records the weights when they changed; returns whether they did. */
   weigh(at: Date, green: number, blue: number): boolean {
     const last = this.weights.at(-1);

@@ -72768,6 +72768,13 @@ class Timeline {
         this.entries.push(entry);
         this.#onEntry(entry);
     }
+    /** The timeline as the JSON reports write it. */
+    toJSON() {
+        return {
+            timeline: this.entries.map((entry) => ({ at: entry.at.toISOString(), text: entry.text })),
+            weights: this.weights.map((weight) => ({ ...weight, at: weight.at.toISOString() })),
+        };
+    }
     /** Records the weights when they changed; returns whether they did. */
     weigh(at, green, blue) {
         const last = this.weights.at(-1);
@@ -73171,8 +73178,7 @@ function deploymentReport(result, sha) {
         alarmsWatched: result.alarms,
         apiCalls: outcome.apiCalls,
         durationMs: result.durationMs,
-        timeline: outcome.timeline.entries.map((entry) => ({ at: entry.at.toISOString(), text: entry.text })),
-        weights: outcome.timeline.weights.map((weight) => ({ ...weight, at: weight.at.toISOString() })),
+        ...outcome.timeline.toJSON(),
     };
 }
 /** Rows of the job summary table. */
@@ -73855,7 +73861,7 @@ function rollingReport(result, sha) {
         msFromFirstFailure: outcome.msFromFirstFailure ?? null,
         apiCalls: outcome.apiCalls,
         durationMs: result.durationMs,
-        timeline: outcome.timeline.entries.map((entry) => ({ at: entry.at.toISOString(), text: entry.text })),
+        timeline: outcome.timeline.toJSON().timeline,
     };
 }
 /** Rows of the job summary table. */
