@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import * as core from "@actions/core";
 import { ecrClient } from "../aws/clients.ts";
 import { systemClock } from "../clock.ts";
-import { type BuildPushOptions, buildPush } from "../image/build-push.ts";
+import { type BuildPushOptions, type BuildPushResult, buildPush } from "../image/build-push.ts";
 import { builderChoices } from "../image/builders.ts";
 import { parseKeyValueLines } from "../image/labels.ts";
 import type { RegistryLogin } from "../image/registry-auth.ts";
@@ -12,20 +12,19 @@ import { validateEnvironment, validateSha } from "../image/tags.ts";
 import { runCommand } from "../process/command.ts";
 import {
   actionReporter,
-  booleanInput,
   cancellationSignal,
-  choiceInput,
+  finishStage,
+  type GitHubRun,
   gitHubRun,
-  input,
-  listInput,
-  requiredInput,
+  type Inputs,
+  runnerInputs,
 } from "./shell.ts";
 
-function registryLogin(repository: ReturnType<typeof parseRepository>): RegistryLogin {
-  const username = input("username");
-  const password = input("password");
+function registryLogin(inputs: Inputs, repository: ReturnType<typeof parseRepository>): RegistryLogin {
+  const username = inputs.text("username");
+  const password = inputs.text("password");
   if (password) core.setSecret(password);
-  const ecr = choiceInput("ecr-login", ["auto", "true", "false"] as const);
+  const ecr = inputs.choice("ecr-login", ["auto", "true", "false"] as const);
   if (ecr === "true" || (ecr === "auto" && repository.ecr && !username)) {
     return { kind: "ecr", client: ecrClient(repository.ecr ? { region: repository.ecr.region } : {}) };
   }
@@ -37,44 +36,66 @@ async function overlayAvailable(): Promise<boolean> {
   return (await readFile("/proc/filesystems", "utf8").catch(() => "")).includes("overlay");
 }
 
-export async function run(): Promise<void> {
-  const github = gitHubRun();
-  const repository = parseRepository(requiredInput("repository"));
-  const promoteFrom = input("promote-from");
-  const options: BuildPushOptions = {
+/** Every build-push input, read and validated before anything is built. */
+export function buildPushOptions(
+  inputs: Inputs,
+  github: GitHubRun,
+): BuildPushOptions & { login: RegistryLogin } {
+  const repository = parseRepository(inputs.required("repository"));
+  const promoteFrom = inputs.text("promote-from");
+  return {
     repository,
-    environment: validateEnvironment(requiredInput("environment")),
-    sha: validateSha(input("sha") || github.sha),
-    context: input("context") || ".",
-    dockerfile: input("dockerfile"),
-    buildArgs: parseKeyValueLines(input("build-args"), "build-args"),
-    labels: parseKeyValueLines(input("labels"), "labels"),
-    target: input("target") || undefined,
-    builder: choiceInput("builder", builderChoices),
-    push: booleanInput("push"),
-    extraTags: listInput("extra-tags"),
+    environment: validateEnvironment(inputs.required("environment")),
+    sha: validateSha(inputs.text("sha") || github.sha),
+    context: inputs.text("context") || ".",
+    dockerfile: inputs.text("dockerfile"),
+    buildArgs: parseKeyValueLines(inputs.text("build-args"), "build-args"),
+    labels: parseKeyValueLines(inputs.text("labels"), "labels"),
+    target: inputs.text("target") || undefined,
+    builder: inputs.choice("builder", builderChoices),
+    push: inputs.boolean("push"),
+    extraTags: inputs.list("extra-tags"),
     promoteFrom: promoteFrom ? validateEnvironment(promoteFrom, "promote-from") : undefined,
     sourceUrl: github.repositoryUrl,
     workDir: github.tempDir,
+    login: registryLogin(inputs, repository),
   };
-  const result = await buildPush(options, {
+}
+
+/** Builds (or reuses, or promotes) and pushes; appends its section to the job summary. */
+export async function buildPushStage(
+  options: ReturnType<typeof buildPushOptions>,
+  github: GitHubRun,
+  signal: AbortSignal,
+): Promise<BuildPushResult> {
+  const { login, ...buildOptions } = options;
+  const result = await buildPush(buildOptions, {
     clock: systemClock,
     reporter: actionReporter,
     run: runCommand,
-    login: registryLogin(repository),
+    login,
     builderEnv: process.env,
     overlayAvailable: await overlayAvailable(),
-    signal: cancellationSignal(),
+    signal,
   });
-  core.setOutput("image", result.image);
-  core.setOutput("digest", result.digest ?? "");
-  core.setOutput("image-ref", result.imageRef ?? "");
-  core.setOutput("tags", result.tags.join("\n"));
-  core.setOutput("built", String(result.outcome === "built"));
-  core.setOutput("outcome", result.outcome);
   await core.summary
     .addHeading("build-push", 3)
     .addTable(buildPushSummaryRows(result, github.commitUrl(result.sha)))
-    .addLink("Workflow run", github.runUrl)
     .write();
+  return result;
+}
+
+export const buildPushOutputs = (result: BuildPushResult): Record<string, string> => ({
+  image: result.image,
+  digest: result.digest ?? "",
+  "image-ref": result.imageRef ?? "",
+  tags: result.tags.join("\n"),
+  built: String(result.outcome === "built"),
+  outcome: result.outcome,
+});
+
+export async function run(): Promise<void> {
+  const github = gitHubRun();
+  const result = await buildPushStage(buildPushOptions(runnerInputs, github), github, cancellationSignal());
+  await finishStage({ outputs: buildPushOutputs(result) }, github);
 }

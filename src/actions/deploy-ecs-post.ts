@@ -4,9 +4,9 @@ import { DescribeServicesCommand, UpdateServiceCommand } from "@aws-sdk/client-e
 import { codeDeployClient, ecsClient } from "../aws/clients.ts";
 import { deploymentState } from "./deploy-ecs.ts";
 import { type RollingState, rollingState } from "./deploy-ecs-rolling.ts";
-import { booleanInput, input } from "./shell.ts";
+import { runnerInputs as inputs } from "./shell.ts";
 
-const region = () => (input("aws-region") ? { region: input("aws-region") } : {});
+const region = () => (inputs.text("aws-region") ? { region: inputs.text("aws-region") } : {});
 
 /**
  * Post step (`post-if: cancelled()`): the runner kills a cancelled step a few seconds after its signal, so the main
@@ -24,7 +24,7 @@ export async function runPost(): Promise<void> {
     core.info(`deployment ${deploymentId} already ended: ${status}`);
     return;
   }
-  const rollback = booleanInput("rollback-on-cancel");
+  const rollback = inputs.boolean("rollback-on-cancel");
   try {
     await codedeploy.send(new StopDeploymentCommand({ deploymentId, autoRollbackEnabled: rollback }));
     core.warning(`job cancelled: stopped deployment ${deploymentId}${rollback ? " with rollback" : ""}`);
@@ -46,7 +46,7 @@ async function restoreRolling(state: RollingState): Promise<void> {
     );
     return;
   }
-  if (!booleanInput("rollback-on-cancel")) {
+  if (!inputs.boolean("rollback-on-cancel")) {
     core.warning(
       `job cancelled: deployment ${state.deploymentId} left rolling out (rollback-on-cancel: false)`,
     );

@@ -6,8 +6,8 @@ import { systemClock } from "../clock.ts";
 import type { PreparedRevision, RevisionOptions } from "../deploy/revision.ts";
 import { deployRolling, type RollingOptions } from "../deploy/rolling.ts";
 import { rollingFailureMessage, rollingReport, rollingSummaryRows } from "../deploy/rolling-report.ts";
-import { InputError, ToolkitError } from "../errors.ts";
-import { actionReporter, booleanInput, type GitHubRun, input } from "./shell.ts";
+import { InputError } from "../errors.ts";
+import { actionReporter, type GitHubRun, type Inputs, type StageResult } from "./shell.ts";
 
 /** State handed to the post step in rolling mode: what to put back if the job is cancelled mid-rollout. */
 export const rollingState = "rolling-deployment";
@@ -43,31 +43,32 @@ const propagateTagsValues = ["TASK_DEFINITION", "SERVICE", "NONE"] as const;
 
 /** The inputs of rolling mode, named as aws-actions/amazon-ecs-deploy-task-definition names them. */
 export function rollingInputs(
+  inputs: Inputs,
   revision: RevisionOptions,
   timing: { timeoutMs: number; pollMs: number },
 ): RollingOptions {
-  const desired = input("desired-count").trim();
+  const desired = inputs.text("desired-count").trim();
   if (desired && !/^\d+$/.test(desired))
     throw new InputError(
       `input desired-count is '${desired}'; use a whole number of tasks, or leave it empty`,
     );
-  const propagate = input("propagate-tags").trim();
+  const propagate = inputs.text("propagate-tags").trim();
   if (propagate && !(propagateTagsValues as readonly string[]).includes(propagate)) {
     throw new InputError(
       `input propagate-tags is '${propagate}'; use one of ${propagateTagsValues.join(", ")}, or leave it empty to keep the service's`,
     );
   }
-  const managed = input("enable-ecs-managed-tags").trim();
+  const managed = inputs.text("enable-ecs-managed-tags").trim();
   return {
     ...revision,
     ...(desired ? { desiredCount: Number(desired) } : {}),
-    forceNewDeployment: booleanInput("force-new-deployment"),
+    forceNewDeployment: inputs.boolean("force-new-deployment"),
     ...(propagate ? { propagateTags: propagate as PropagateTags } : {}),
-    ...(managed ? { enableECSManagedTags: booleanInput("enable-ecs-managed-tags") } : {}),
-    wait: booleanInput("wait-for-service-stability"),
+    ...(managed ? { enableECSManagedTags: inputs.boolean("enable-ecs-managed-tags") } : {}),
+    wait: inputs.boolean("wait-for-service-stability"),
     timeoutMs: timing.timeoutMs,
     pollMs: timing.pollMs,
-    rollbackOnStop: booleanInput("rollback-on-cancel"),
+    rollbackOnStop: inputs.boolean("rollback-on-cancel"),
     rollbackTimeoutMs: 30 * 60_000,
   };
 }
@@ -77,7 +78,7 @@ export async function runRolling(
   options: RollingOptions,
   prepared: PreparedRevision,
   context: { ecs: ECSClient; github: GitHubRun },
-): Promise<void> {
+): Promise<StageResult> {
   const { github } = context;
   const result = await deployRolling(options, prepared, {
     ecs: context.ecs,
@@ -97,12 +98,6 @@ export async function runRolling(
   const { outcome } = result;
   const report = join(github.tempDir, `deploy-ecs-${result.deploymentId.replace(/\W+/g, "-")}.json`);
   await writeFile(report, `${JSON.stringify(rollingReport(result, options.sha), null, 2)}\n`);
-  core.setOutput("task-definition-arn", result.taskDefinition.arn);
-  core.setOutput("task-definition-revision", String(result.taskDefinition.revision));
-  core.setOutput("status", outcome.status);
-  core.setOutput("rolled-back", String(outcome.rolledBack));
-  core.setOutput("rollback-deployment-id", outcome.rollbackDeploymentId ?? "");
-  core.setOutput("report", report);
   core.saveState(rollingState, "");
   const summary = core.summary
     .addHeading(`deploy-ecs (rolling): ${options.tags.Component} to ${options.tags.Environment}`, 3)
@@ -114,7 +109,17 @@ export async function runRolling(
       .addHeading("Why tasks stopped", 4)
       .addList(outcome.stoppedTasks.map((item) => `${item.reason} (×${item.count}, e.g. ${item.taskArn})`));
   }
-  await summary.addLink("Workflow run", github.runUrl).write();
-  const failure = rollingFailureMessage(result);
-  if (failure) throw new ToolkitError(failure);
+  await summary.write();
+  return {
+    outputs: {
+      "deployment-id": result.deploymentId,
+      "task-definition-arn": result.taskDefinition.arn,
+      "task-definition-revision": String(result.taskDefinition.revision),
+      status: outcome.status,
+      "rolled-back": String(outcome.rolledBack),
+      "rollback-deployment-id": outcome.rollbackDeploymentId ?? "",
+      report,
+    },
+    failure: rollingFailureMessage(result),
+  };
 }

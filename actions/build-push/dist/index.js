@@ -57070,8 +57070,10 @@ module.exports = {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  e: () => (/* binding */ run)
+  eF: () => (/* binding */ run)
 });
+
+// UNUSED EXPORTS: buildPushOptions, buildPushOutputs, buildPushStage
 
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
@@ -57945,12 +57947,12 @@ var shell = __nccwpck_require__(3352);
 
 
 
-function registryLogin(repository) {
-    const username = (0,shell/* input */.hF)("username");
-    const password = (0,shell/* input */.hF)("password");
+function registryLogin(inputs, repository) {
+    const username = inputs.text("username");
+    const password = inputs.text("password");
     if (password)
         core/* setSecret */.Pq(password);
-    const ecr = (0,shell/* choiceInput */.ij)("ecr-login", ["auto", "true", "false"]);
+    const ecr = inputs.choice("ecr-login", ["auto", "true", "false"]);
     if (ecr === "true" || (ecr === "auto" && repository.ecr && !username)) {
         return { kind: "ecr", client: ecrClient(repository.ecr ? { region: repository.ecr.region } : {}) };
     }
@@ -57961,46 +57963,58 @@ function registryLogin(repository) {
 async function overlayAvailable() {
     return (await (0,promises_.readFile)("/proc/filesystems", "utf8").catch(() => "")).includes("overlay");
 }
-async function run() {
-    const github = (0,shell/* gitHubRun */.VV)();
-    const repository = parseRepository((0,shell/* requiredInput */.YF)("repository"));
-    const promoteFrom = (0,shell/* input */.hF)("promote-from");
-    const options = {
+/** Every build-push input, read and validated before anything is built. */
+function buildPushOptions(inputs, github) {
+    const repository = parseRepository(inputs.required("repository"));
+    const promoteFrom = inputs.text("promote-from");
+    return {
         repository,
-        environment: validateEnvironment((0,shell/* requiredInput */.YF)("environment")),
-        sha: validateSha((0,shell/* input */.hF)("sha") || github.sha),
-        context: (0,shell/* input */.hF)("context") || ".",
-        dockerfile: (0,shell/* input */.hF)("dockerfile"),
-        buildArgs: parseKeyValueLines((0,shell/* input */.hF)("build-args"), "build-args"),
-        labels: parseKeyValueLines((0,shell/* input */.hF)("labels"), "labels"),
-        target: (0,shell/* input */.hF)("target") || undefined,
-        builder: (0,shell/* choiceInput */.ij)("builder", builderChoices),
-        push: (0,shell/* booleanInput */.tE)("push"),
-        extraTags: (0,shell/* listInput */.dt)("extra-tags"),
+        environment: validateEnvironment(inputs.required("environment")),
+        sha: validateSha(inputs.text("sha") || github.sha),
+        context: inputs.text("context") || ".",
+        dockerfile: inputs.text("dockerfile"),
+        buildArgs: parseKeyValueLines(inputs.text("build-args"), "build-args"),
+        labels: parseKeyValueLines(inputs.text("labels"), "labels"),
+        target: inputs.text("target") || undefined,
+        builder: inputs.choice("builder", builderChoices),
+        push: inputs.boolean("push"),
+        extraTags: inputs.list("extra-tags"),
         promoteFrom: promoteFrom ? validateEnvironment(promoteFrom, "promote-from") : undefined,
         sourceUrl: github.repositoryUrl,
         workDir: github.tempDir,
+        login: registryLogin(inputs, repository),
     };
-    const result = await buildPush(options, {
+}
+/** Builds (or reuses, or promotes) and pushes; appends its section to the job summary. */
+async function buildPushStage(options, github, signal) {
+    const { login, ...buildOptions } = options;
+    const result = await buildPush(buildOptions, {
         clock: systemClock,
         reporter: shell/* actionReporter */.I6,
         run: runCommand,
-        login: registryLogin(repository),
+        login,
         builderEnv: process.env,
         overlayAvailable: await overlayAvailable(),
-        signal: (0,shell/* cancellationSignal */.w6)(),
+        signal,
     });
-    core/* setOutput */.uH("image", result.image);
-    core/* setOutput */.uH("digest", result.digest ?? "");
-    core/* setOutput */.uH("image-ref", result.imageRef ?? "");
-    core/* setOutput */.uH("tags", result.tags.join("\n"));
-    core/* setOutput */.uH("built", String(result.outcome === "built"));
-    core/* setOutput */.uH("outcome", result.outcome);
     await core/* summary */.z
         .addHeading("build-push", 3)
         .addTable(buildPushSummaryRows(result, github.commitUrl(result.sha)))
-        .addLink("Workflow run", github.runUrl)
         .write();
+    return result;
+}
+const buildPushOutputs = (result) => ({
+    image: result.image,
+    digest: result.digest ?? "",
+    "image-ref": result.imageRef ?? "",
+    tags: result.tags.join("\n"),
+    built: String(result.outcome === "built"),
+    outcome: result.outcome,
+});
+async function run() {
+    const github = (0,shell/* gitHubRun */.VV)();
+    const result = await buildPushStage(buildPushOptions(shell/* runnerInputs */.ax, github), github, (0,shell/* cancellationSignal */.w6)());
+    await (0,shell/* finishStage */.KG)({ outputs: buildPushOutputs(result) }, github);
 }
 
 
@@ -58013,15 +58027,14 @@ async function run() {
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   I6: () => (/* binding */ actionReporter),
-  tE: () => (/* binding */ booleanInput),
   w6: () => (/* binding */ cancellationSignal),
-  ij: () => (/* binding */ choiceInput),
+  KG: () => (/* binding */ finishStage),
   VV: () => (/* binding */ gitHubRun),
-  hF: () => (/* binding */ input),
-  dt: () => (/* binding */ listInput),
-  YF: () => (/* binding */ requiredInput),
-  Cs: () => (/* binding */ runAction)
+  Cs: () => (/* binding */ runAction),
+  ax: () => (/* binding */ runnerInputs)
 });
+
+// UNUSED EXPORTS: inputsFrom, setOutputs
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
 var core = __nccwpck_require__(6257);
@@ -63042,34 +63055,38 @@ const actionReporter = {
     group: (title, work) => core/* group */.Os(title, work),
     secret: (value) => core/* setSecret */.Pq(value),
 };
-const input = (name) => core/* getInput */.V4(name);
-function requiredInput(name) {
-    const value = core/* getInput */.V4(name);
-    if (!value)
-        throw new errors/* InputError */.d(`input ${name} is required; set it in the step's with:`);
-    return value;
+/** `nameOf` gives the name the user wrote, when a stage reads an input under another name. */
+function inputsFrom(read, nameOf = (name) => name) {
+    return {
+        text: read,
+        required(name) {
+            const value = read(name);
+            if (!value)
+                throw new errors/* InputError */.d(`input ${nameOf(name)} is required; set it in the step's with:`);
+            return value;
+        },
+        boolean(name) {
+            const value = read(name).trim().toLowerCase();
+            if (["true", "yes", "1"].includes(value))
+                return true;
+            if (["false", "no", "0"].includes(value))
+                return false;
+            throw new errors/* InputError */.d(`input ${nameOf(name)} is '${value}'; use true or false`);
+        },
+        list: (name) => read(name)
+            .split(/[\n,]/)
+            .map((item) => item.trim())
+            .filter(Boolean),
+        choice(name, choices) {
+            const value = read(name).trim();
+            if (choices.includes(value))
+                return value;
+            throw new errors/* InputError */.d(`input ${nameOf(name)} is '${value}'; use one of ${choices.join(", ")}`);
+        },
+    };
 }
-function booleanInput(name) {
-    const value = core/* getInput */.V4(name).trim().toLowerCase();
-    if (["true", "yes", "1"].includes(value))
-        return true;
-    if (["false", "no", "0"].includes(value))
-        return false;
-    throw new errors/* ToolkitError */.h(`input ${name} is '${value}'; use true or false`);
-}
-/** A list input: one item per line or comma-separated. */
-function listInput(name) {
-    return core/* getInput */.V4(name)
-        .split(/[\n,]/)
-        .map((item) => item.trim())
-        .filter(Boolean);
-}
-function choiceInput(name, choices) {
-    const value = core/* getInput */.V4(name).trim();
-    if (choices.includes(value))
-        return value;
-    throw new errors/* ToolkitError */.h(`input ${name} is '${value}'; use one of ${choices.join(", ")}`);
-}
+/** The step's own inputs, as the runner passes them. */
+const runnerInputs = inputsFrom((name) => core/* getInput */.V4(name));
 function gitHubRun() {
     const { serverUrl, repo, runId } = github_context;
     const repositoryUrl = `${serverUrl}/${repo.owner}/${repo.repo}`;
@@ -63081,6 +63098,17 @@ function gitHubRun() {
         workspace: process.env.GITHUB_WORKSPACE || process.cwd(),
         tempDir: process.env.RUNNER_TEMP || process.env.TMPDIR || "/tmp",
     };
+}
+function setOutputs(outputs) {
+    for (const [name, value] of Object.entries(outputs))
+        core/* setOutput */.uH(name, value);
+}
+/** Outputs, the run link under the summary, and the step's failure when the stage failed. */
+async function finishStage(result, github) {
+    setOutputs(result.outputs);
+    await core/* summary */.z.addLink("Workflow run", github.runUrl).write();
+    if (result.failure)
+        throw new errors/* ToolkitError */.h(result.failure);
 }
 /** Aborted when the workflow is cancelled: the runner sends SIGINT, then SIGTERM, then kills the step. */
 function cancellationSignal() {
@@ -63122,7 +63150,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _actions_shell_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3352);
 
 
-await (0,_actions_shell_js__WEBPACK_IMPORTED_MODULE_1__/* .runAction */ .Cs)(_actions_build_push_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e);
+await (0,_actions_shell_js__WEBPACK_IMPORTED_MODULE_1__/* .runAction */ .Cs)(_actions_build_push_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF);
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);

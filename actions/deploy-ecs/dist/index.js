@@ -72197,10 +72197,10 @@ module.exports = {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  e: () => (/* binding */ run)
+  eF: () => (/* binding */ run)
 });
 
-// UNUSED EXPORTS: deploymentState
+// UNUSED EXPORTS: deployOptions, deployStage, deploymentState
 
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
@@ -73928,25 +73928,25 @@ function deploymentMode(mode, service) {
 }
 const propagateTagsValues = ["TASK_DEFINITION", "SERVICE", "NONE"];
 /** The inputs of rolling mode, named as aws-actions/amazon-ecs-deploy-task-definition names them. */
-function rollingInputs(revision, timing) {
-    const desired = (0,shell/* input */.hF)("desired-count").trim();
+function rollingInputs(inputs, revision, timing) {
+    const desired = inputs.text("desired-count").trim();
     if (desired && !/^\d+$/.test(desired))
         throw new errors/* InputError */.d(`input desired-count is '${desired}'; use a whole number of tasks, or leave it empty`);
-    const propagate = (0,shell/* input */.hF)("propagate-tags").trim();
+    const propagate = inputs.text("propagate-tags").trim();
     if (propagate && !propagateTagsValues.includes(propagate)) {
         throw new errors/* InputError */.d(`input propagate-tags is '${propagate}'; use one of ${propagateTagsValues.join(", ")}, or leave it empty to keep the service's`);
     }
-    const managed = (0,shell/* input */.hF)("enable-ecs-managed-tags").trim();
+    const managed = inputs.text("enable-ecs-managed-tags").trim();
     return {
         ...revision,
         ...(desired ? { desiredCount: Number(desired) } : {}),
-        forceNewDeployment: (0,shell/* booleanInput */.tE)("force-new-deployment"),
+        forceNewDeployment: inputs.boolean("force-new-deployment"),
         ...(propagate ? { propagateTags: propagate } : {}),
-        ...(managed ? { enableECSManagedTags: (0,shell/* booleanInput */.tE)("enable-ecs-managed-tags") } : {}),
-        wait: (0,shell/* booleanInput */.tE)("wait-for-service-stability"),
+        ...(managed ? { enableECSManagedTags: inputs.boolean("enable-ecs-managed-tags") } : {}),
+        wait: inputs.boolean("wait-for-service-stability"),
         timeoutMs: timing.timeoutMs,
         pollMs: timing.pollMs,
-        rollbackOnStop: (0,shell/* booleanInput */.tE)("rollback-on-cancel"),
+        rollbackOnStop: inputs.boolean("rollback-on-cancel"),
         rollbackTimeoutMs: 30 * 60_000,
     };
 }
@@ -73972,12 +73972,6 @@ async function runRolling(options, prepared, context) {
     const { outcome } = result;
     const report = (0,external_node_path_.join)(github.tempDir, `deploy-ecs-${result.deploymentId.replace(/\W+/g, "-")}.json`);
     await (0,promises_.writeFile)(report, `${JSON.stringify(rollingReport(result, options.sha), null, 2)}\n`);
-    core/* setOutput */.uH("task-definition-arn", result.taskDefinition.arn);
-    core/* setOutput */.uH("task-definition-revision", String(result.taskDefinition.revision));
-    core/* setOutput */.uH("status", outcome.status);
-    core/* setOutput */.uH("rolled-back", String(outcome.rolledBack));
-    core/* setOutput */.uH("rollback-deployment-id", outcome.rollbackDeploymentId ?? "");
-    core/* setOutput */.uH("report", report);
     core/* saveState */.LZ(rollingState, "");
     const summary = core/* summary */.z
         .addHeading(`deploy-ecs (rolling): ${options.tags.Component} to ${options.tags.Environment}`, 3)
@@ -73989,10 +73983,19 @@ async function runRolling(options, prepared, context) {
             .addHeading("Why tasks stopped", 4)
             .addList(outcome.stoppedTasks.map((item) => `${item.reason} (×${item.count}, e.g. ${item.taskArn})`));
     }
-    await summary.addLink("Workflow run", github.runUrl).write();
-    const failure = rollingFailureMessage(result);
-    if (failure)
-        throw new errors/* ToolkitError */.h(failure);
+    await summary.write();
+    return {
+        outputs: {
+            "deployment-id": result.deploymentId,
+            "task-definition-arn": result.taskDefinition.arn,
+            "task-definition-revision": String(result.taskDefinition.revision),
+            status: outcome.status,
+            "rolled-back": String(outcome.rolledBack),
+            "rollback-deployment-id": outcome.rollbackDeploymentId ?? "",
+            report,
+        },
+        failure: rollingFailureMessage(result),
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/actions/deploy-ecs.ts
@@ -74013,33 +74016,33 @@ async function runRolling(options, prepared, context) {
 
 /** State handed to the post step, which stops the deployment if the job was cancelled before the main step could. */
 const deploymentState = "deployment-id";
-function minutes(name) {
-    const value = Number((0,shell/* input */.hF)(name));
+function minutes(inputs, name) {
+    const value = Number(inputs.text(name));
     if (!Number.isFinite(value) || value < 0)
-        throw new errors/* InputError */.d(`input ${name} is '${(0,shell/* input */.hF)(name)}'; use a number of minutes`);
+        throw new errors/* InputError */.d(`input ${name} is '${inputs.text(name)}'; use a number of minutes`);
     return value * 60_000;
 }
 /** Polls as often as the floor allows while traffic moves, a third as often while waiting. */
-function pollIntervals() {
-    const floor = Number((0,shell/* input */.hF)("poll-interval-seconds")) * 1000;
+function pollIntervals(inputs) {
+    const floor = Number(inputs.text("poll-interval-seconds")) * 1000;
     if (!Number.isFinite(floor) || floor < 100) {
-        throw new errors/* InputError */.d(`input poll-interval-seconds is '${(0,shell/* input */.hF)("poll-interval-seconds")}'; use a number of seconds ≥ 0.1`);
+        throw new errors/* InputError */.d(`input poll-interval-seconds is '${inputs.text("poll-interval-seconds")}'; use a number of seconds ≥ 0.1`);
     }
     return { active: floor, waiting: 3 * floor, floor };
 }
-function deploy_ecs_images() {
-    const single = (0,shell/* input */.hF)("image");
-    const pairs = parseKeyValueLines((0,shell/* input */.hF)("container-images"), "container-images");
+function deploy_ecs_images(inputs) {
+    const single = inputs.text("image");
+    const pairs = parseKeyValueLines(inputs.text("container-images"), "container-images");
     if (single) {
-        const container = (0,shell/* input */.hF)("container-name");
+        const container = inputs.text("container-name");
         if (!container)
             throw new errors/* InputError */.d("image needs container-name (or use container-images: <container>=<image>)");
         pairs[container] = single;
     }
     return pairs;
 }
-async function taskDefinitionFile(github) {
-    const path = (0,shell/* input */.hF)("task-definition");
+async function taskDefinitionFile(inputs, github) {
+    const path = inputs.text("task-definition");
     if (!path)
         return undefined;
     const absolute = (0,external_node_path_.resolve)(github.workspace, path);
@@ -74052,36 +74055,36 @@ async function taskDefinitionFile(github) {
     }
     return parsed.input;
 }
-async function run() {
-    const github = (0,shell/* gitHubRun */.VV)();
-    const sha = validateSha((0,shell/* input */.hF)("sha") || github.sha);
-    const service = (0,shell/* requiredInput */.YF)("service");
-    const appSpecPath = (0,shell/* input */.hF)("codedeploy-appspec");
-    const taskDefinition = await taskDefinitionFile(github);
-    const mode = (0,shell/* choiceInput */.ij)("mode", ["auto", "blue-green", "rolling"]);
+/** Every deploy-ecs input, read and validated (files included) before the first AWS call. */
+async function deployOptions(inputs, github, signal) {
+    const sha = validateSha(inputs.text("sha") || github.sha);
+    const service = inputs.required("service");
+    const appSpecPath = inputs.text("codedeploy-appspec");
+    const taskDefinition = await taskDefinitionFile(inputs, github);
+    const mode = inputs.choice("mode", ["auto", "blue-green", "rolling"]);
     const revision = {
-        cluster: (0,shell/* input */.hF)("cluster") || "default",
+        cluster: inputs.text("cluster") || "default",
         service,
         ...(taskDefinition ? { taskDefinition } : {}),
-        images: deploy_ecs_images(),
-        environment: parseKeyValueLines((0,shell/* input */.hF)("environment-variables"), "environment-variables"),
+        images: deploy_ecs_images(inputs),
+        environment: parseKeyValueLines(inputs.text("environment-variables"), "environment-variables"),
         sha,
         tags: {
-            Environment: validateEnvironment((0,shell/* requiredInput */.YF)("environment")),
-            Application: (0,shell/* requiredInput */.YF)("application"),
-            Component: (0,shell/* input */.hF)("component") || (0,shell/* input */.hF)("container-name") || service,
+            Environment: validateEnvironment(inputs.required("environment")),
+            Application: inputs.required("application"),
+            Component: inputs.text("component") || inputs.text("container-name") || service,
         },
     };
-    const rolling = rollingInputs(revision, {
-        timeoutMs: minutes("wait-for-minutes"),
-        pollMs: pollIntervals().floor,
+    const rolling = rollingInputs(inputs, revision, {
+        timeoutMs: minutes(inputs, "wait-for-minutes"),
+        pollMs: pollIntervals(inputs).floor,
     });
     const options = {
         ...revision,
-        application: (0,shell/* input */.hF)("codedeploy-application") || undefined,
-        deploymentGroup: (0,shell/* input */.hF)("codedeploy-deployment-group") || undefined,
-        deploymentConfig: (0,shell/* input */.hF)("codedeploy-deployment-config") || undefined,
-        description: (0,shell/* input */.hF)("codedeploy-deployment-description") || undefined,
+        application: inputs.text("codedeploy-application") || undefined,
+        deploymentGroup: inputs.text("codedeploy-deployment-group") || undefined,
+        deploymentConfig: inputs.text("codedeploy-deployment-config") || undefined,
+        description: inputs.text("codedeploy-deployment-description") || undefined,
         ...(appSpecPath
             ? {
                 appSpec: {
@@ -74093,25 +74096,33 @@ async function run() {
             }
             : {}),
         hooks: {},
-        alarms: (0,shell/* listInput */.dt)("alarms"),
-        useGroupAlarms: (0,shell/* booleanInput */.tE)("use-deployment-group-alarms"),
-        insufficientData: (0,shell/* choiceInput */.ij)("insufficient-data", ["ignore", "fail"]),
-        smokeChecks: parseSmokeChecks((0,shell/* input */.hF)("smoke-tests")),
-        testListenerUrl: (0,shell/* input */.hF)("test-listener-url") || undefined,
-        bakeMs: minutes("bake-minutes"),
-        timeoutMs: minutes("wait-for-minutes"),
-        rollbackOnStop: (0,shell/* booleanInput */.tE)("rollback-on-cancel"),
-        whenBusy: (0,shell/* choiceInput */.ij)("when-busy", ["wait", "fail"]),
-        pollMs: pollIntervals(),
+        alarms: inputs.list("alarms"),
+        useGroupAlarms: inputs.boolean("use-deployment-group-alarms"),
+        insufficientData: inputs.choice("insufficient-data", ["ignore", "fail"]),
+        smokeChecks: parseSmokeChecks(inputs.text("smoke-tests")),
+        testListenerUrl: inputs.text("test-listener-url") || undefined,
+        bakeMs: minutes(inputs, "bake-minutes"),
+        timeoutMs: minutes(inputs, "wait-for-minutes"),
+        rollbackOnStop: inputs.boolean("rollback-on-cancel"),
+        whenBusy: inputs.choice("when-busy", ["wait", "fail"]),
+        pollMs: pollIntervals(inputs),
         rollbackTimeoutMs: 30 * 60_000,
-        signal: (0,shell/* cancellationSignal */.w6)(),
+        signal,
     };
-    const region = (0,shell/* input */.hF)("aws-region") ? { region: (0,shell/* input */.hF)("aws-region") } : {};
+    const region = inputs.text("aws-region") ? { region: inputs.text("aws-region") } : {};
+    return { mode, revision, rolling: { ...rolling, signal }, blueGreen: options, region };
+}
+/**
+ * Deploys: blue/green or rolling by the service's controller. Appends its section to the job summary; a deployment
+ * that failed or rolled back is returned as the stage's failure, with its outputs.
+ */
+async function deployStage(deploy, github) {
+    const { mode, revision, rolling, blueGreen: options, region } = deploy;
+    const { sha } = revision;
     const ecs = ecsClient(region);
     const prepared = await prepareRevision(revision, ecs);
     if (deploymentMode(mode, prepared.service) === "rolling") {
-        await runRolling({ ...rolling, signal: options.signal }, prepared, { ecs, github });
-        return;
+        return runRolling(rolling, prepared, { ecs, github });
     }
     if (!rolling.wait)
         core/* warning */.$e("wait-for-service-stability: false is ignored in blue/green mode: the action always waits");
@@ -74131,23 +74142,31 @@ async function run() {
     const report = (0,external_node_path_.join)(github.tempDir, `deploy-ecs-${result.deploymentId}.json`);
     await (0,promises_.writeFile)(report, `${JSON.stringify(deploymentReport(result, sha), null, 2)}\n`);
     const { outcome } = result;
-    core/* setOutput */.uH("task-definition-arn", result.taskDefinition.arn);
-    core/* setOutput */.uH("task-definition-revision", String(result.taskDefinition.revision));
-    core/* setOutput */.uH("status", outcome.status);
-    core/* setOutput */.uH("rolled-back", String(outcome.rolledBack));
-    core/* setOutput */.uH("rollback-deployment-id", outcome.rollbackDeploymentId ?? "");
-    core/* setOutput */.uH("report", report);
     core/* saveState */.LZ(deploymentState, "");
     await core/* summary */.z
         .addHeading(`deploy-ecs: ${options.tags.Component} to ${options.tags.Environment}`, 3)
         .addTable(deploymentSummaryRows(result, { commit: github.commitUrl(sha) }))
         .addHeading("Timeline", 4)
         .addList(outcome.timeline.entries.map((entry) => `${entry.at.toISOString()} ${entry.text}`))
-        .addLink("Workflow run", github.runUrl)
         .write();
-    const failure = failureMessage(result);
-    if (failure)
-        throw new errors/* ToolkitError */.h(failure);
+    return {
+        outputs: {
+            "deployment-id": result.deploymentId,
+            "codedeploy-deployment-id": result.deploymentId,
+            "task-definition-arn": result.taskDefinition.arn,
+            "task-definition-revision": String(result.taskDefinition.revision),
+            status: outcome.status,
+            "rolled-back": String(outcome.rolledBack),
+            "rollback-deployment-id": outcome.rollbackDeploymentId ?? "",
+            report,
+        },
+        failure: failureMessage(result),
+    };
+}
+async function run() {
+    const github = (0,shell/* gitHubRun */.VV)();
+    const result = await deployStage(await deployOptions(shell/* runnerInputs */.ax, github, (0,shell/* cancellationSignal */.w6)()), github);
+    await (0,shell/* finishStage */.KG)(result, github);
 }
 
 
@@ -74160,15 +74179,14 @@ async function run() {
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   I6: () => (/* binding */ actionReporter),
-  tE: () => (/* binding */ booleanInput),
   w6: () => (/* binding */ cancellationSignal),
-  ij: () => (/* binding */ choiceInput),
+  KG: () => (/* binding */ finishStage),
   VV: () => (/* binding */ gitHubRun),
-  hF: () => (/* binding */ input),
-  dt: () => (/* binding */ listInput),
-  YF: () => (/* binding */ requiredInput),
-  Cs: () => (/* binding */ runAction)
+  Cs: () => (/* binding */ runAction),
+  ax: () => (/* binding */ runnerInputs)
 });
+
+// UNUSED EXPORTS: inputsFrom, setOutputs
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
 var core = __nccwpck_require__(6257);
@@ -79189,34 +79207,38 @@ const actionReporter = {
     group: (title, work) => core/* group */.Os(title, work),
     secret: (value) => core/* setSecret */.Pq(value),
 };
-const input = (name) => core/* getInput */.V4(name);
-function requiredInput(name) {
-    const value = core/* getInput */.V4(name);
-    if (!value)
-        throw new errors/* InputError */.d(`input ${name} is required; set it in the step's with:`);
-    return value;
+/** `nameOf` gives the name the user wrote, when a stage reads an input under another name. */
+function inputsFrom(read, nameOf = (name) => name) {
+    return {
+        text: read,
+        required(name) {
+            const value = read(name);
+            if (!value)
+                throw new errors/* InputError */.d(`input ${nameOf(name)} is required; set it in the step's with:`);
+            return value;
+        },
+        boolean(name) {
+            const value = read(name).trim().toLowerCase();
+            if (["true", "yes", "1"].includes(value))
+                return true;
+            if (["false", "no", "0"].includes(value))
+                return false;
+            throw new errors/* InputError */.d(`input ${nameOf(name)} is '${value}'; use true or false`);
+        },
+        list: (name) => read(name)
+            .split(/[\n,]/)
+            .map((item) => item.trim())
+            .filter(Boolean),
+        choice(name, choices) {
+            const value = read(name).trim();
+            if (choices.includes(value))
+                return value;
+            throw new errors/* InputError */.d(`input ${nameOf(name)} is '${value}'; use one of ${choices.join(", ")}`);
+        },
+    };
 }
-function booleanInput(name) {
-    const value = core/* getInput */.V4(name).trim().toLowerCase();
-    if (["true", "yes", "1"].includes(value))
-        return true;
-    if (["false", "no", "0"].includes(value))
-        return false;
-    throw new errors/* ToolkitError */.h(`input ${name} is '${value}'; use true or false`);
-}
-/** A list input: one item per line or comma-separated. */
-function listInput(name) {
-    return core/* getInput */.V4(name)
-        .split(/[\n,]/)
-        .map((item) => item.trim())
-        .filter(Boolean);
-}
-function choiceInput(name, choices) {
-    const value = core/* getInput */.V4(name).trim();
-    if (choices.includes(value))
-        return value;
-    throw new errors/* ToolkitError */.h(`input ${name} is '${value}'; use one of ${choices.join(", ")}`);
-}
+/** The step's own inputs, as the runner passes them. */
+const runnerInputs = inputsFrom((name) => core/* getInput */.V4(name));
 function gitHubRun() {
     const { serverUrl, repo, runId } = github_context;
     const repositoryUrl = `${serverUrl}/${repo.owner}/${repo.repo}`;
@@ -79228,6 +79250,17 @@ function gitHubRun() {
         workspace: process.env.GITHUB_WORKSPACE || process.cwd(),
         tempDir: process.env.RUNNER_TEMP || process.env.TMPDIR || "/tmp",
     };
+}
+function setOutputs(outputs) {
+    for (const [name, value] of Object.entries(outputs))
+        core/* setOutput */.uH(name, value);
+}
+/** Outputs, the run link under the summary, and the step's failure when the stage failed. */
+async function finishStage(result, github) {
+    setOutputs(result.outputs);
+    await core/* summary */.z.addLink("Workflow run", github.runUrl).write();
+    if (result.failure)
+        throw new errors/* ToolkitError */.h(result.failure);
 }
 /** Aborted when the workflow is cancelled: the runner sends SIGINT, then SIGTERM, then kills the step. */
 function cancellationSignal() {
@@ -79269,7 +79302,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _actions_shell_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3352);
 
 
-await (0,_actions_shell_js__WEBPACK_IMPORTED_MODULE_1__/* .runAction */ .Cs)(_actions_deploy_ecs_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e);
+await (0,_actions_shell_js__WEBPACK_IMPORTED_MODULE_1__/* .runAction */ .Cs)(_actions_deploy_ecs_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF);
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);

@@ -66498,25 +66498,25 @@ function deploy_ecs_rolling_deploymentMode(mode, service) {
 }
 const propagateTagsValues = (/* unused pure expression or super */ null && (["TASK_DEFINITION", "SERVICE", "NONE"]));
 /** The inputs of rolling mode, named as aws-actions/amazon-ecs-deploy-task-definition names them. */
-function deploy_ecs_rolling_rollingInputs(revision, timing) {
-    const desired = input("desired-count").trim();
+function deploy_ecs_rolling_rollingInputs(inputs, revision, timing) {
+    const desired = inputs.text("desired-count").trim();
     if (desired && !/^\d+$/.test(desired))
         throw new InputError(`input desired-count is '${desired}'; use a whole number of tasks, or leave it empty`);
-    const propagate = input("propagate-tags").trim();
+    const propagate = inputs.text("propagate-tags").trim();
     if (propagate && !propagateTagsValues.includes(propagate)) {
         throw new InputError(`input propagate-tags is '${propagate}'; use one of ${propagateTagsValues.join(", ")}, or leave it empty to keep the service's`);
     }
-    const managed = input("enable-ecs-managed-tags").trim();
+    const managed = inputs.text("enable-ecs-managed-tags").trim();
     return {
         ...revision,
         ...(desired ? { desiredCount: Number(desired) } : {}),
-        forceNewDeployment: booleanInput("force-new-deployment"),
+        forceNewDeployment: inputs.boolean("force-new-deployment"),
         ...(propagate ? { propagateTags: propagate } : {}),
-        ...(managed ? { enableECSManagedTags: booleanInput("enable-ecs-managed-tags") } : {}),
-        wait: booleanInput("wait-for-service-stability"),
+        ...(managed ? { enableECSManagedTags: inputs.boolean("enable-ecs-managed-tags") } : {}),
+        wait: inputs.boolean("wait-for-service-stability"),
         timeoutMs: timing.timeoutMs,
         pollMs: timing.pollMs,
-        rollbackOnStop: booleanInput("rollback-on-cancel"),
+        rollbackOnStop: inputs.boolean("rollback-on-cancel"),
         rollbackTimeoutMs: 30 * 60_000,
     };
 }
@@ -66542,12 +66542,6 @@ async function deploy_ecs_rolling_runRolling(options, prepared, context) {
     const { outcome } = result;
     const report = join(github.tempDir, `deploy-ecs-${result.deploymentId.replace(/\W+/g, "-")}.json`);
     await writeFile(report, `${JSON.stringify(rollingReport(result, options.sha), null, 2)}\n`);
-    core.setOutput("task-definition-arn", result.taskDefinition.arn);
-    core.setOutput("task-definition-revision", String(result.taskDefinition.revision));
-    core.setOutput("status", outcome.status);
-    core.setOutput("rolled-back", String(outcome.rolledBack));
-    core.setOutput("rollback-deployment-id", outcome.rollbackDeploymentId ?? "");
-    core.setOutput("report", report);
     core.saveState(rollingState, "");
     const summary = core.summary
         .addHeading(`deploy-ecs (rolling): ${options.tags.Component} to ${options.tags.Environment}`, 3)
@@ -66559,10 +66553,19 @@ async function deploy_ecs_rolling_runRolling(options, prepared, context) {
             .addHeading("Why tasks stopped", 4)
             .addList(outcome.stoppedTasks.map((item) => `${item.reason} (×${item.count}, e.g. ${item.taskArn})`));
     }
-    await summary.addLink("Workflow run", github.runUrl).write();
-    const failure = rollingFailureMessage(result);
-    if (failure)
-        throw new ToolkitError(failure);
+    await summary.write();
+    return {
+        outputs: {
+            "deployment-id": result.deploymentId,
+            "task-definition-arn": result.taskDefinition.arn,
+            "task-definition-revision": String(result.taskDefinition.revision),
+            status: outcome.status,
+            "rolled-back": String(outcome.rolledBack),
+            "rollback-deployment-id": outcome.rollbackDeploymentId ?? "",
+            report,
+        },
+        failure: rollingFailureMessage(result),
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/actions/deploy-ecs.ts
@@ -66583,33 +66586,33 @@ async function deploy_ecs_rolling_runRolling(options, prepared, context) {
 
 /** State handed to the post step, which stops the deployment if the job was cancelled before the main step could. */
 const deploymentState = "deployment-id";
-function minutes(name) {
-    const value = Number(input(name));
+function minutes(inputs, name) {
+    const value = Number(inputs.text(name));
     if (!Number.isFinite(value) || value < 0)
-        throw new InputError(`input ${name} is '${input(name)}'; use a number of minutes`);
+        throw new InputError(`input ${name} is '${inputs.text(name)}'; use a number of minutes`);
     return value * 60_000;
 }
 /** Polls as often as the floor allows while traffic moves, a third as often while waiting. */
-function pollIntervals() {
-    const floor = Number(input("poll-interval-seconds")) * 1000;
+function pollIntervals(inputs) {
+    const floor = Number(inputs.text("poll-interval-seconds")) * 1000;
     if (!Number.isFinite(floor) || floor < 100) {
-        throw new InputError(`input poll-interval-seconds is '${input("poll-interval-seconds")}'; use a number of seconds ≥ 0.1`);
+        throw new InputError(`input poll-interval-seconds is '${inputs.text("poll-interval-seconds")}'; use a number of seconds ≥ 0.1`);
     }
     return { active: floor, waiting: 3 * floor, floor };
 }
-function deploy_ecs_images() {
-    const single = input("image");
-    const pairs = parseKeyValueLines(input("container-images"), "container-images");
+function deploy_ecs_images(inputs) {
+    const single = inputs.text("image");
+    const pairs = parseKeyValueLines(inputs.text("container-images"), "container-images");
     if (single) {
-        const container = input("container-name");
+        const container = inputs.text("container-name");
         if (!container)
             throw new InputError("image needs container-name (or use container-images: <container>=<image>)");
         pairs[container] = single;
     }
     return pairs;
 }
-async function taskDefinitionFile(github) {
-    const path = input("task-definition");
+async function taskDefinitionFile(inputs, github) {
+    const path = inputs.text("task-definition");
     if (!path)
         return undefined;
     const absolute = resolve(github.workspace, path);
@@ -66622,36 +66625,36 @@ async function taskDefinitionFile(github) {
     }
     return parsed.input;
 }
-async function run() {
-    const github = gitHubRun();
-    const sha = validateSha(input("sha") || github.sha);
-    const service = requiredInput("service");
-    const appSpecPath = input("codedeploy-appspec");
-    const taskDefinition = await taskDefinitionFile(github);
-    const mode = choiceInput("mode", ["auto", "blue-green", "rolling"]);
+/** Every deploy-ecs input, read and validated (files included) before the first AWS call. */
+async function deployOptions(inputs, github, signal) {
+    const sha = validateSha(inputs.text("sha") || github.sha);
+    const service = inputs.required("service");
+    const appSpecPath = inputs.text("codedeploy-appspec");
+    const taskDefinition = await taskDefinitionFile(inputs, github);
+    const mode = inputs.choice("mode", ["auto", "blue-green", "rolling"]);
     const revision = {
-        cluster: input("cluster") || "default",
+        cluster: inputs.text("cluster") || "default",
         service,
         ...(taskDefinition ? { taskDefinition } : {}),
-        images: deploy_ecs_images(),
-        environment: parseKeyValueLines(input("environment-variables"), "environment-variables"),
+        images: deploy_ecs_images(inputs),
+        environment: parseKeyValueLines(inputs.text("environment-variables"), "environment-variables"),
         sha,
         tags: {
-            Environment: validateEnvironment(requiredInput("environment")),
-            Application: requiredInput("application"),
-            Component: input("component") || input("container-name") || service,
+            Environment: validateEnvironment(inputs.required("environment")),
+            Application: inputs.required("application"),
+            Component: inputs.text("component") || inputs.text("container-name") || service,
         },
     };
-    const rolling = rollingInputs(revision, {
-        timeoutMs: minutes("wait-for-minutes"),
-        pollMs: pollIntervals().floor,
+    const rolling = rollingInputs(inputs, revision, {
+        timeoutMs: minutes(inputs, "wait-for-minutes"),
+        pollMs: pollIntervals(inputs).floor,
     });
     const options = {
         ...revision,
-        application: input("codedeploy-application") || undefined,
-        deploymentGroup: input("codedeploy-deployment-group") || undefined,
-        deploymentConfig: input("codedeploy-deployment-config") || undefined,
-        description: input("codedeploy-deployment-description") || undefined,
+        application: inputs.text("codedeploy-application") || undefined,
+        deploymentGroup: inputs.text("codedeploy-deployment-group") || undefined,
+        deploymentConfig: inputs.text("codedeploy-deployment-config") || undefined,
+        description: inputs.text("codedeploy-deployment-description") || undefined,
         ...(appSpecPath
             ? {
                 appSpec: {
@@ -66663,25 +66666,33 @@ async function run() {
             }
             : {}),
         hooks: {},
-        alarms: listInput("alarms"),
-        useGroupAlarms: booleanInput("use-deployment-group-alarms"),
-        insufficientData: choiceInput("insufficient-data", ["ignore", "fail"]),
-        smokeChecks: parseSmokeChecks(input("smoke-tests")),
-        testListenerUrl: input("test-listener-url") || undefined,
-        bakeMs: minutes("bake-minutes"),
-        timeoutMs: minutes("wait-for-minutes"),
-        rollbackOnStop: booleanInput("rollback-on-cancel"),
-        whenBusy: choiceInput("when-busy", ["wait", "fail"]),
-        pollMs: pollIntervals(),
+        alarms: inputs.list("alarms"),
+        useGroupAlarms: inputs.boolean("use-deployment-group-alarms"),
+        insufficientData: inputs.choice("insufficient-data", ["ignore", "fail"]),
+        smokeChecks: parseSmokeChecks(inputs.text("smoke-tests")),
+        testListenerUrl: inputs.text("test-listener-url") || undefined,
+        bakeMs: minutes(inputs, "bake-minutes"),
+        timeoutMs: minutes(inputs, "wait-for-minutes"),
+        rollbackOnStop: inputs.boolean("rollback-on-cancel"),
+        whenBusy: inputs.choice("when-busy", ["wait", "fail"]),
+        pollMs: pollIntervals(inputs),
         rollbackTimeoutMs: 30 * 60_000,
-        signal: cancellationSignal(),
+        signal,
     };
-    const region = input("aws-region") ? { region: input("aws-region") } : {};
+    const region = inputs.text("aws-region") ? { region: inputs.text("aws-region") } : {};
+    return { mode, revision, rolling: { ...rolling, signal }, blueGreen: options, region };
+}
+/**
+ * Deploys: blue/green or rolling by the service's controller. Appends its section to the job summary; a deployment
+ * that failed or rolled back is returned as the stage's failure, with its outputs.
+ */
+async function deployStage(deploy, github) {
+    const { mode, revision, rolling, blueGreen: options, region } = deploy;
+    const { sha } = revision;
     const ecs = ecsClient(region);
     const prepared = await prepareRevision(revision, ecs);
     if (deploymentMode(mode, prepared.service) === "rolling") {
-        await runRolling({ ...rolling, signal: options.signal }, prepared, { ecs, github });
-        return;
+        return runRolling(rolling, prepared, { ecs, github });
     }
     if (!rolling.wait)
         core.warning("wait-for-service-stability: false is ignored in blue/green mode: the action always waits");
@@ -66701,23 +66712,31 @@ async function run() {
     const report = join(github.tempDir, `deploy-ecs-${result.deploymentId}.json`);
     await writeFile(report, `${JSON.stringify(deploymentReport(result, sha), null, 2)}\n`);
     const { outcome } = result;
-    core.setOutput("task-definition-arn", result.taskDefinition.arn);
-    core.setOutput("task-definition-revision", String(result.taskDefinition.revision));
-    core.setOutput("status", outcome.status);
-    core.setOutput("rolled-back", String(outcome.rolledBack));
-    core.setOutput("rollback-deployment-id", outcome.rollbackDeploymentId ?? "");
-    core.setOutput("report", report);
     core.saveState(deploymentState, "");
     await core.summary
         .addHeading(`deploy-ecs: ${options.tags.Component} to ${options.tags.Environment}`, 3)
         .addTable(deploymentSummaryRows(result, { commit: github.commitUrl(sha) }))
         .addHeading("Timeline", 4)
         .addList(outcome.timeline.entries.map((entry) => `${entry.at.toISOString()} ${entry.text}`))
-        .addLink("Workflow run", github.runUrl)
         .write();
-    const failure = failureMessage(result);
-    if (failure)
-        throw new ToolkitError(failure);
+    return {
+        outputs: {
+            "deployment-id": result.deploymentId,
+            "codedeploy-deployment-id": result.deploymentId,
+            "task-definition-arn": result.taskDefinition.arn,
+            "task-definition-revision": String(result.taskDefinition.revision),
+            status: outcome.status,
+            "rolled-back": String(outcome.rolledBack),
+            "rollback-deployment-id": outcome.rollbackDeploymentId ?? "",
+            report,
+        },
+        failure: failureMessage(result),
+    };
+}
+async function run() {
+    const github = gitHubRun();
+    const result = await deployStage(await deployOptions(runnerInputs, github, cancellationSignal()), github);
+    await finishStage(result, github);
 }
 
 ;// CONCATENATED MODULE: ./src/actions/deploy-ecs-post.ts
@@ -66728,7 +66747,7 @@ async function run() {
 
 
 
-const region = () => ((0,shell/* input */.hF)("aws-region") ? { region: (0,shell/* input */.hF)("aws-region") } : {});
+const region = () => (shell/* runnerInputs */.ax.text("aws-region") ? { region: shell/* runnerInputs */.ax.text("aws-region") } : {});
 /**
  * Post step (`post-if: cancelled()`): the runner kills a cancelled step a few seconds after its signal, so the main
  * step may not have stopped its deployment. If it is still active, stop it now (blue/green), or put the previous
@@ -66747,7 +66766,7 @@ async function runPost() {
         lib_core/* info */.pq(`deployment ${deploymentId} already ended: ${status}`);
         return;
     }
-    const rollback = (0,shell/* booleanInput */.tE)("rollback-on-cancel");
+    const rollback = shell/* runnerInputs */.ax.boolean("rollback-on-cancel");
     try {
         await codedeploy.send(new dist_cjs/* StopDeploymentCommand */.NzN({ deploymentId, autoRollbackEnabled: rollback }));
         lib_core/* warning */.$e(`job cancelled: stopped deployment ${deploymentId}${rollback ? " with rollback" : ""}`);
@@ -66766,7 +66785,7 @@ async function restoreRolling(state) {
         lib_core/* info */.pq(`deployment ${state.deploymentId} is no longer rolling out (${deployment ? `${deployment.status} ${deployment.rolloutState}` : "gone"}): nothing to restore`);
         return;
     }
-    if (!(0,shell/* booleanInput */.tE)("rollback-on-cancel")) {
+    if (!shell/* runnerInputs */.ax.boolean("rollback-on-cancel")) {
         lib_core/* warning */.$e(`job cancelled: deployment ${state.deploymentId} left rolling out (rollback-on-cancel: false)`);
         return;
     }
@@ -66787,12 +66806,11 @@ async function restoreRolling(state) {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  tE: () => (/* binding */ booleanInput),
-  hF: () => (/* binding */ input),
-  Cs: () => (/* binding */ runAction)
+  Cs: () => (/* binding */ runAction),
+  ax: () => (/* binding */ runnerInputs)
 });
 
-// UNUSED EXPORTS: actionReporter, cancellationSignal, choiceInput, gitHubRun, listInput, requiredInput
+// UNUSED EXPORTS: actionReporter, cancellationSignal, finishStage, gitHubRun, inputsFrom, setOutputs
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
 var lib_core = __nccwpck_require__(6257);
@@ -71813,35 +71831,38 @@ const actionReporter = {
     group: (title, work) => lib_core/* group */.Os(title, work),
     secret: (value) => lib_core/* setSecret */.Pq(value),
 };
-const input = (name) => lib_core/* getInput */.V4(name);
-function requiredInput(name) {
-    const value = core.getInput(name);
-    if (!value)
-        throw new InputError(`input ${name} is required; set it in the step's with:`);
-    return value;
+/** `nameOf` gives the name the user wrote, when a stage reads an input under another name. */
+function inputsFrom(read, nameOf = (name) => name) {
+    return {
+        text: read,
+        required(name) {
+            const value = read(name);
+            if (!value)
+                throw new errors/* InputError */.d(`input ${nameOf(name)} is required; set it in the step's with:`);
+            return value;
+        },
+        boolean(name) {
+            const value = read(name).trim().toLowerCase();
+            if (["true", "yes", "1"].includes(value))
+                return true;
+            if (["false", "no", "0"].includes(value))
+                return false;
+            throw new errors/* InputError */.d(`input ${nameOf(name)} is '${value}'; use true or false`);
+        },
+        list: (name) => read(name)
+            .split(/[\n,]/)
+            .map((item) => item.trim())
+            .filter(Boolean),
+        choice(name, choices) {
+            const value = read(name).trim();
+            if (choices.includes(value))
+                return value;
+            throw new errors/* InputError */.d(`input ${nameOf(name)} is '${value}'; use one of ${choices.join(", ")}`);
+        },
+    };
 }
-function booleanInput(name) {
-    const value = lib_core/* getInput */.V4(name).trim().toLowerCase();
-    if (["true", "yes", "1"].includes(value))
-        return true;
-    if (["false", "no", "0"].includes(value))
-        return false;
-    throw new errors/* ToolkitError */.h(`input ${name} is '${value}'; use true or false`);
-}
-/** A list input: one item per line or comma-separated. */
-function listInput(name) {
-    return core
-        .getInput(name)
-        .split(/[\n,]/)
-        .map((item) => item.trim())
-        .filter(Boolean);
-}
-function choiceInput(name, choices) {
-    const value = core.getInput(name).trim();
-    if (choices.includes(value))
-        return value;
-    throw new ToolkitError(`input ${name} is '${value}'; use one of ${choices.join(", ")}`);
-}
+/** The step's own inputs, as the runner passes them. */
+const runnerInputs = inputsFrom((name) => lib_core/* getInput */.V4(name));
 function gitHubRun() {
     const { serverUrl, repo, runId } = context;
     const repositoryUrl = `${serverUrl}/${repo.owner}/${repo.repo}`;
@@ -71853,6 +71874,17 @@ function gitHubRun() {
         workspace: process.env.GITHUB_WORKSPACE || process.cwd(),
         tempDir: process.env.RUNNER_TEMP || process.env.TMPDIR || "/tmp",
     };
+}
+function setOutputs(outputs) {
+    for (const [name, value] of Object.entries(outputs))
+        core.setOutput(name, value);
+}
+/** Outputs, the run link under the summary, and the step's failure when the stage failed. */
+async function finishStage(result, github) {
+    setOutputs(result.outputs);
+    await core.summary.addLink("Workflow run", github.runUrl).write();
+    if (result.failure)
+        throw new ToolkitError(result.failure);
 }
 /** Aborted when the workflow is cancelled: the runner sends SIGINT, then SIGTERM, then kills the step. */
 function cancellationSignal() {
@@ -71905,9 +71937,9 @@ __webpack_async_result__();
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   d: () => (/* binding */ InputError),
 /* harmony export */   h: () => (/* binding */ ToolkitError)
 /* harmony export */ });
-/* unused harmony export InputError */
 /**
  * An error the user can fix: the message says what is wrong (with the offending value) and what to do. The action
  * shell prints only the message of these; anything else is a bug and keeps its stack.
@@ -71919,7 +71951,7 @@ class ToolkitError extends Error {
     }
 }
 /** An input that cannot be used as given. Raised before any call that changes anything. */
-class InputError extends (/* unused pure expression or super */ null && (ToolkitError)) {
+class InputError extends ToolkitError {
 }
 
 
