@@ -162,7 +162,12 @@ async function images(sim: Sim, name: string): Promise<Array<Manifest & { tags: 
 
 function scanState(sim: Sim, repository: Row, digest: string) {
   const set = findings(sim)[`${repository.repositoryName}@${digest}`];
-  if (set) return set;
+  if (set) {
+    // A scan set to complete later reads IN_PROGRESS until then, with no findings yet.
+    if (set.completedAt > sim.clock.now())
+      return { status: "IN_PROGRESS", findings: [], enhancedFindings: [], completedAt: undefined };
+    return set;
+  }
   if (
     repository.imageScanningConfiguration.scanOnPush ||
     sim.state.ecr.scanned?.[`${repository.repositoryName}@${digest}`]
@@ -176,6 +181,18 @@ function scanState(sim: Sim, repository: Row, digest: string) {
   return undefined;
 }
 
+const scanDescriptions: Record<string, string> = {
+  COMPLETE: "The scan was completed successfully.",
+  ACTIVE: "Continuous scan is selected for image.",
+  IN_PROGRESS: "The scan is in progress.",
+  UNSUPPORTED_IMAGE: "The operation is not supported for this image.",
+  FAILED: "The scan failed.",
+};
+const scanStatusView = (scan: Row) => ({
+  status: scan.status,
+  description: scan.description ?? scanDescriptions[scan.status],
+});
+
 function severityCounts(items: Row[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const item of items)
@@ -183,14 +200,20 @@ function severityCounts(items: Row[]): Record<string, number> {
   return counts;
 }
 
-/** Admin: findings for one digest, e.g. {repositoryName, imageDigest, findings: [{name, severity, uri}]}. */
+/**
+ * Admin: the scan of one digest, e.g. {repositoryName, imageDigest, findings: [{name, severity, uri, attributes}],
+ * enhancedFindings?: [...], status?: COMPLETE|ACTIVE|FAILED|UNSUPPORTED_IMAGE|…, description?, completeAfterSeconds?}.
+ * With completeAfterSeconds the scan reads IN_PROGRESS until that much sim time has passed.
+ */
 export function setScanFindings(sim: Sim, input: Row): void {
   const repository = findRepository(sim, input.repositoryName);
   if (!input.imageDigest) throw new Error("imageDigest is required");
   findings(sim)[`${repository.repositoryName}@${input.imageDigest}`] = {
-    status: input.status ?? "COMPLETE",
+    status: input.status ?? (list(input.enhancedFindings).length ? "ACTIVE" : "COMPLETE"),
+    description: input.description,
     findings: list(input.findings),
-    completedAt: sim.clock.now(),
+    enhancedFindings: list(input.enhancedFindings),
+    completedAt: sim.clock.now() + Number(input.completeAfterSeconds ?? 0) * 1000,
   };
 }
 
@@ -289,9 +312,7 @@ export function ecrOperations(sim: Sim): Operations {
             imageSizeInBytes: entry.size,
             imagePushedAt: date(pushedAt(sim)[`${repository.repositoryName}@${entry.digest}`]),
             imageManifestMediaType: entry.mediaType,
-            imageScanStatus: scan
-              ? { status: scan.status, description: "The scan was completed successfully." }
-              : undefined,
+            imageScanStatus: scan ? scanStatusView(scan) : undefined,
             imageScanFindingsSummary: scan
               ? {
                   imageScanCompletedAt: date(scan.completedAt),
@@ -444,23 +465,36 @@ export function ecrOperations(sim: Sim): Operations {
           `Image scan does not exist for the image with '{imageDigest:'${manifest.digest}', imageTag:'${input.imageId?.imageTag ?? "null"}'}' in the repository with name '${repository.repositoryName}' in the registry with id '${registryId()}'`,
         );
       }
-      const { page, nextToken } = paginate(
-        scan.findings as Row[],
-        input.nextToken,
-        input.maxResults,
-        100,
-        1000,
-      );
+      if (scan.status !== "COMPLETE" && scan.status !== "ACTIVE") {
+        return {
+          registryId: registryId(),
+          repositoryName: repository.repositoryName,
+          imageId: { imageDigest: manifest.digest, imageTag: input.imageId?.imageTag },
+          imageScanStatus: scanStatusView(scan),
+        };
+      }
+      // Basic findings first, then enhanced ones: one list paginated as ECR does.
+      const all: Array<{ enhanced: boolean; finding: Row }> = [
+        ...list<Row>(scan.findings).map((finding) => ({ enhanced: false, finding })),
+        ...list<Row>(scan.enhancedFindings).map((finding) => ({ enhanced: true, finding })),
+      ];
+      const { page, nextToken } = paginate(all, input.nextToken, input.maxResults, 100, 1000);
+      const pageBasic = page.filter((item) => !item.enhanced).map((item) => item.finding);
+      const pageEnhanced = page.filter((item) => item.enhanced).map((item) => item.finding);
       return {
         registryId: registryId(),
         repositoryName: repository.repositoryName,
         imageId: { imageDigest: manifest.digest, imageTag: input.imageId?.imageTag },
-        imageScanStatus: { status: scan.status, description: "The scan was completed successfully." },
+        imageScanStatus: scanStatusView(scan),
         imageScanFindings: {
           imageScanCompletedAt: date(scan.completedAt),
           vulnerabilitySourceUpdatedAt: date(scan.completedAt),
-          findingSeverityCounts: severityCounts(scan.findings),
-          findings: page,
+          findingSeverityCounts: severityCounts([
+            ...list<Row>(scan.findings),
+            ...list<Row>(scan.enhancedFindings),
+          ]),
+          ...(pageBasic.length || !pageEnhanced.length ? { findings: pageBasic } : {}),
+          ...(pageEnhanced.length ? { enhancedFindings: pageEnhanced } : {}),
         },
         nextToken,
       };
