@@ -186,9 +186,17 @@ export function reconcile(sim: Sim): void {
       delete sim.state.tags[taskArn];
     }
   }
+  // Tasks by service, once per tick: filtering every task for every service is quadratic at 1,000s of each.
+  const byService = new Map<string, Task[]>();
+  for (const task of Object.values(sim.state.tasks)) {
+    if (!task.serviceArn) continue;
+    const tasks = byService.get(task.serviceArn);
+    if (tasks) tasks.push(task);
+    else byService.set(task.serviceArn, [task]);
+  }
   for (const service of Object.values(sim.state.services)) {
     if (service.status === "INACTIVE") continue;
-    const tasks = Object.values(sim.state.tasks).filter((task) => task.serviceArn === service.serviceArn);
+    const tasks = byService.get(service.serviceArn) ?? [];
     for (const taskSet of [...service.taskSets]) {
       const desired = computedDesiredCount(service, taskSet);
       const live = tasks.filter((task) => task.taskSetId === taskSet.id && task.desiredStatus === "RUNNING");
