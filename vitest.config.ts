@@ -9,6 +9,9 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["src/**/*.test.ts", "scripts/**/*.test.ts"],
+          // GitHub's workflow parser imports its JSON schemas without import attributes, which Node refuses:
+          // let Vite process it (scripts/workflows.test.ts).
+          server: { deps: { inline: ["@actions/workflow-parser"] } },
         },
       },
       {
