@@ -13,6 +13,7 @@ const systemPackages = {
   "docker-registry": { check: "docker-registry", purpose: "the local OCI registry images are pushed to" },
   postgresql: { check: "/usr/lib/postgresql", purpose: "the reference app's database" },
   chromium: { check: "chromium", purpose: "the dashboard's browser tests" },
+  curl: { check: "curl", purpose: "the workflows' smoke-test steps, in the local pipeline" },
 };
 
 const onPath = (command) =>
