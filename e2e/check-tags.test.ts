@@ -1,13 +1,12 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import {
   DeregisterTaskDefinitionCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   ECSClient,
+  type ECSClientConfig,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
   type RegisterTaskDefinitionCommandInput,
@@ -16,10 +15,10 @@ import {
   UpdateServiceCommand,
 } from "@aws-sdk/client-ecs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { synthesize } from "../infra/lib/synthesize.ts";
 import { memoryRuntime } from "../sim/control/memory-runtime.ts";
 import { type Simulator, startSimulator } from "../sim/simulator.ts";
 import { type ActionRun, runAction } from "../test/support/run-action.ts";
+import { simulatorAccess, startInfraSimulator } from "./support/simulator-access.ts";
 import { provisionAccount } from "./support/tag-account.ts";
 
 // check-tags run as the runner runs it, against the simulator provisioned from infra's shared (ECR) and prod
@@ -217,24 +216,12 @@ describe("check-tags against the simulator after a deploy-ecs deployment", () =>
   let deployedArn: string;
 
   beforeAll(async () => {
-    const { templates } = synthesize({ outdir: mkdtempSync(join(tmpdir(), "check-tags-e2e-")) });
-    simulator = await startSimulator({
-      timeScale: 60,
-      templates: [templates.shared, templates.prod],
-      runtime: memoryRuntime({ healthyAfterSeconds: 10 }),
-      settings: { registry, codeDeployAlarmPollSeconds: 600 },
-    });
-    env = {
-      AWS_ENDPOINT_URL: simulator.endpoint,
-      AWS_REGION: region,
-      AWS_ACCESS_KEY_ID: "test",
-      AWS_SECRET_ACCESS_KEY: "test",
-    };
-    ecs = new ECSClient({
-      endpoint: simulator.endpoint,
-      region,
-      credentials: { accessKeyId: "x", secretAccessKey: "y" },
-    });
+    let clientConfig: ECSClientConfig;
+    ({ simulator, env, clientConfig } = await startInfraSimulator(["shared", "prod"], {
+      registry,
+      codeDeployAlarmPollSeconds: 600,
+    }));
+    ecs = new ECSClient(clientConfig);
     await pushImage(repository, `prod-${sha}`, sha);
     const deployed = await deploy(sha);
     expect(deployed.exitCode, deployed.log).toBe(0);
@@ -447,12 +434,7 @@ describe("check-tags on a throttled account of 2 clusters, 50 services and 300 t
     });
     const run = await runAction("actions/check-tags", {
       inputs: { "fail-on": "never", "max-concurrency": "8" },
-      env: {
-        AWS_ENDPOINT_URL: scaled.endpoint,
-        AWS_REGION: region,
-        AWS_ACCESS_KEY_ID: "test",
-        AWS_SECRET_ACCESS_KEY: "test",
-      },
+      env: simulatorAccess(scaled).env,
       timeoutMs: 240_000,
     });
     expect(run.exitCode, run.log).toBe(0);

@@ -6,14 +6,15 @@ import {
   DescribeServicesCommand,
   DescribeTasksCommand,
   ECSClient,
+  type ECSClientConfig,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
 } from "@aws-sdk/client-ecs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MemoryRuntime } from "../sim/control/memory-runtime.ts";
-import { memoryRuntime } from "../sim/control/memory-runtime.ts";
-import { type Simulator, startSimulator } from "../sim/simulator.ts";
+import type { Simulator } from "../sim/simulator.ts";
 import { type ActionRun, runAction } from "../test/support/run-action.ts";
+import { startInfraSimulator } from "./support/simulator-access.ts";
 
 // deploy-ecs in rolling mode, run as the runner runs it, against the simulator on an ECS-controller service created
 // through the SDK (circuit breaker with rollback, tags propagated from the task definition, managed tags). The clock
@@ -63,18 +64,9 @@ async function runningTasks() {
 
 describe("deploy-ecs rolling mode against the simulator", () => {
   beforeAll(async () => {
-    simulator = await startSimulator({ timeScale: 60, runtime: memoryRuntime({ healthyAfterSeconds: 10 }) });
-    env = {
-      AWS_ENDPOINT_URL: simulator.endpoint,
-      AWS_REGION: region,
-      AWS_ACCESS_KEY_ID: "test",
-      AWS_SECRET_ACCESS_KEY: "test",
-    };
-    ecs = new ECSClient({
-      endpoint: simulator.endpoint,
-      region,
-      credentials: { accessKeyId: "x", secretAccessKey: "y" },
-    });
+    let clientConfig: ECSClientConfig;
+    ({ simulator, env, clientConfig } = await startInfraSimulator([]));
+    ecs = new ECSClient(clientConfig);
     await ecs.send(new CreateClusterCommand({ clusterName: cluster }));
     const registered = await ecs.send(
       new RegisterTaskDefinitionCommand({

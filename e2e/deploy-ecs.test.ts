@@ -1,7 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import {
   CodeDeployClient,
   GetDeploymentCommand,
@@ -9,12 +7,16 @@ import {
   ListDeploymentsCommand,
   UpdateDeploymentGroupCommand,
 } from "@aws-sdk/client-codedeploy";
-import { DescribeServicesCommand, ECSClient, ListTaskDefinitionsCommand } from "@aws-sdk/client-ecs";
+import {
+  DescribeServicesCommand,
+  ECSClient,
+  type ECSClientConfig,
+  ListTaskDefinitionsCommand,
+} from "@aws-sdk/client-ecs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { synthesize } from "../infra/lib/synthesize.ts";
-import { memoryRuntime } from "../sim/control/memory-runtime.ts";
-import { type Simulator, startSimulator } from "../sim/simulator.ts";
+import type { Simulator } from "../sim/simulator.ts";
 import { type ActionRun, runAction } from "../test/support/run-action.ts";
+import { startInfraSimulator } from "./support/simulator-access.ts";
 
 // deploy-ecs run as the runner runs it, against the simulator provisioned from infra's prod template (canary 10% for
 // 5 minutes, then a 60-minute termination wait). The clock runs 60× (a sim minute per real second); tasks are
@@ -91,26 +93,12 @@ async function untilGreenTakesTraffic(): Promise<void> {
 
 describe("deploy-ecs against the simulator provisioned from infra's template", () => {
   beforeAll(async () => {
-    const { templates } = synthesize({ outdir: mkdtempSync(join(tmpdir(), "deploy-ecs-e2e-")) });
-    simulator = await startSimulator({
-      timeScale: 60,
-      templates: [templates.prod],
-      runtime: memoryRuntime({ healthyAfterSeconds: 10 }),
-      settings: { codeDeployAlarmPollSeconds: 600 },
-    });
-    env = {
-      AWS_ENDPOINT_URL: simulator.endpoint,
-      AWS_REGION: region,
-      AWS_ACCESS_KEY_ID: "test",
-      AWS_SECRET_ACCESS_KEY: "test",
-    };
-    const config = {
-      endpoint: simulator.endpoint,
-      region,
-      credentials: { accessKeyId: "x", secretAccessKey: "y" },
-    };
-    ecs = new ECSClient(config);
-    codedeploy = new CodeDeployClient(config);
+    let clientConfig: ECSClientConfig;
+    ({ simulator, env, clientConfig } = await startInfraSimulator(["prod"], {
+      codeDeployAlarmPollSeconds: 600,
+    }));
+    ecs = new ECSClient(clientConfig);
+    codedeploy = new CodeDeployClient(clientConfig);
   });
   afterAll(async () => simulator?.stop());
 

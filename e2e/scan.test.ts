@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type Simulator, startSimulator } from "../sim/simulator.ts";
 import { registryApi } from "../test/support/registry-api.ts";
 import { type ActionRun, repositoryRoot, runAction } from "../test/support/run-action.ts";
+import { simulatorAccess } from "./support/simulator-access.ts";
 
 /**
  * The bundled scan action, run as the runner runs it: the image gate against the simulator's ECR (its images live in
@@ -49,17 +50,9 @@ const basicFinding = (name: string, severity: string, pkg: string, version: stri
 
 beforeAll(async () => {
   simulator = await startSimulator({ timeScale: 60, settings: { registry, region } });
-  env = {
-    AWS_ENDPOINT_URL: simulator.endpoint,
-    AWS_REGION: region,
-    AWS_ACCESS_KEY_ID: "sim",
-    AWS_SECRET_ACCESS_KEY: "sim",
-  };
-  ecr = new ECRClient({
-    endpoint: simulator.endpoint,
-    region,
-    credentials: { accessKeyId: "x", secretAccessKey: "y" },
-  });
+  const access = simulatorAccess(simulator);
+  env = access.env;
+  ecr = new ECRClient(access.clientConfig);
   await ecr.send(new CreateRepositoryCommand({ repositoryName }));
   const built = await runAction("actions/build-push", {
     inputs: {

@@ -1,14 +1,16 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from "@aws-sdk/client-ecs";
+import { readFileSync } from "node:fs";
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ECSClient,
+  type ECSClientConfig,
+} from "@aws-sdk/client-ecs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { synthesize } from "../infra/lib/synthesize.ts";
-import { memoryRuntime } from "../sim/control/memory-runtime.ts";
-import { type Simulator, startSimulator } from "../sim/simulator.ts";
+import type { Simulator } from "../sim/simulator.ts";
 import { registryApi } from "../test/support/registry-api.ts";
 import { type ActionRun, runAction } from "../test/support/run-action.ts";
+import { startInfraSimulator } from "./support/simulator-access.ts";
 
 // The one-step action (root action.yml, `uses: org/toolkit@v1`) run as the runner runs it: a real build with buildah
 // pushed into the registry behind the simulator's ECR (provisioned from infra's shared and dev templates), the
@@ -16,7 +18,6 @@ import { type ActionRun, runAction } from "../test/support/run-action.ts";
 // tasks), and the tag check of the running tasks. The source gates (semgrep, gitleaks) have their own e2e in
 // e2e/scan.test.ts; they are off here because neither scanner can be installed on this machine.
 const registry = inject("registry");
-const region = "ca-central-1";
 const service = "valmetal-dev-api";
 const repositoryName = "valmetal/api";
 
@@ -49,24 +50,12 @@ const ship = (sha: string, extra: Record<string, string> = {}) =>
 const errors = (run: ActionRun) => run.annotations.filter((annotation) => annotation.level === "error");
 
 beforeAll(async () => {
-  const { templates } = synthesize({ outdir: mkdtempSync(join(tmpdir(), "ship-e2e-")) });
-  simulator = await startSimulator({
-    timeScale: 60,
-    templates: [templates.shared, templates.dev],
-    runtime: memoryRuntime({ healthyAfterSeconds: 10 }),
-    settings: { registry, codeDeployAlarmPollSeconds: 600 },
-  });
-  env = {
-    AWS_ENDPOINT_URL: simulator.endpoint,
-    AWS_REGION: region,
-    AWS_ACCESS_KEY_ID: "test",
-    AWS_SECRET_ACCESS_KEY: "test",
-  };
-  ecs = new ECSClient({
-    endpoint: simulator.endpoint,
-    region,
-    credentials: { accessKeyId: "x", secretAccessKey: "y" },
-  });
+  let clientConfig: ECSClientConfig;
+  ({ simulator, env, clientConfig } = await startInfraSimulator(["shared", "dev"], {
+    registry,
+    codeDeployAlarmPollSeconds: 600,
+  }));
+  ecs = new ECSClient(clientConfig);
 });
 
 afterAll(async () => {

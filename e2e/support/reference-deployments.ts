@@ -20,6 +20,7 @@ import {
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { Simulator } from "../../sim/simulator.ts";
 import type { Component, Release } from "./reference-builds.ts";
+import { simulatorAccess } from "./simulator-access.ts";
 
 /** What a deployment pipeline does against the (simulated) account, with the real AWS SDK v3 clients. */
 
@@ -45,12 +46,7 @@ export interface DeploymentView {
 export const devName = (component: Component) => `valmetal-dev-${component}`;
 
 export function awsClients(simulator: Simulator): AwsClients {
-  const config = {
-    endpoint: simulator.endpoint,
-    region: simulator.sim.state.settings.region,
-    credentials: { accessKeyId: "sim", secretAccessKey: "sim" },
-    maxAttempts: 3,
-  };
+  const config = { ...simulatorAccess(simulator).clientConfig, maxAttempts: 3 };
   return {
     ecs: new ECSClient(config),
     codeDeploy: new CodeDeployClient(config),

@@ -26,6 +26,7 @@ import {
   listenerUrl,
   registerRelease,
 } from "./reference-deployments.ts";
+import { simulatorAccess } from "./simulator-access.ts";
 
 export { brokenEquipmentList, randomSha } from "./reference-builds.ts";
 export type { Component, DeploymentView, Release, SourceEdit };
@@ -170,12 +171,7 @@ export async function startReferencePlatform(options: ReferencePlatformOptions):
       postgres,
       brokerUrl: broker.url,
       clients,
-      actionEnv: {
-        AWS_ENDPOINT_URL: running.endpoint,
-        AWS_REGION: running.sim.state.settings.region,
-        AWS_ACCESS_KEY_ID: "sim",
-        AWS_SECRET_ACCESS_KEY: "sim",
-      },
+      actionEnv: simulatorAccess(running).env,
       build,
       registerRelease: (release) => registerRelease(clients, release),
       deploy: (component, taskDefinitionArn, deployOptions) =>
