@@ -35,7 +35,7 @@ async function buildComponent(component: "api" | "web") {
   return run.outputs.image as string;
 }
 
-async function waitForHealth(url: string, container: RunningContainer): Promise<Response> {
+async function waitUntilOk(url: string, container: RunningContainer): Promise<Response> {
   const deadline = Date.now() + 90_000;
   for (;;) {
     const response = await fetch(url).catch(() => undefined);
@@ -74,10 +74,11 @@ describe("the reference app's images, built by build-push and run as containers"
     });
     containers.push(api);
     expect(api.user).toBe("node");
-    const health = await waitForHealth(`http://127.0.0.1:${port}/health`, api);
+    const health = await waitUntilOk(`http://127.0.0.1:${port}/health`, api);
     expect(health.headers.get("x-app-version")).toBe(sha);
     expect(await health.json()).toMatchObject({ status: "ok", version: sha });
-    expect((await fetch(`http://127.0.0.1:${port}/ready`)).status).toBe(200);
+    // Readiness follows liveness: /ready answers 503 until the database and the broker are connected.
+    expect((await waitUntilOk(`http://127.0.0.1:${port}/ready`, api)).status).toBe(200);
     expect(api.healthcheck).toEqual(["node", "/app/dist/healthcheck.js"]);
     expect(await api.exec(api.healthcheck as string[])).toBe(0);
 
@@ -97,7 +98,7 @@ describe("the reference app's images, built by build-push and run as containers"
     });
     containers.push(web);
     expect(web.user).toBe("node");
-    const health = await waitForHealth(`http://127.0.0.1:${port}/health`, web);
+    const health = await waitUntilOk(`http://127.0.0.1:${port}/health`, web);
     expect(health.headers.get("x-app-version")).toBe(sha);
     const page = await fetch(`http://127.0.0.1:${port}/`);
     expect(page.status).toBe(200);

@@ -114,12 +114,14 @@ export async function runStepProcess(options: StepProcessOptions): Promise<StepP
       onLine(`could not start ${options.command}: ${error.message}`);
       done(127);
     });
+    // The step ends with its process: what it left running in the background (a `sleep &` ignores SIGINT in a
+    // non-interactive shell) would otherwise hold the output pipes open and delay 'close'.
+    child.on("exit", () => signalGroup("SIGKILL"));
     child.on("close", (code, signal) => done(code ?? (signal ? 128 : 1)));
   });
   clearTimeout(timeout);
   clearTimeout(escalation);
   options.signal?.removeEventListener("abort", cancel);
-  signalGroup("SIGKILL"); // nothing a step started outlives it
   for (const rest of Object.values(pending)) if (rest) onLine(rest);
 
   const read = (file: string) => readFile(file, "utf8");

@@ -160,6 +160,22 @@ async function images(sim: Sim, name: string): Promise<Array<Manifest & { tags: 
   return [...byDigest.values()];
 }
 
+/** The repository and manifest a scan call names by `imageId` (digest or tag), or ImageNotFoundException. */
+async function scannedImage(sim: Sim, input: Row) {
+  const repository = findRepository(sim, input.repositoryName);
+  const manifest = await getManifest(
+    sim,
+    repository.repositoryName,
+    input.imageId?.imageDigest ?? input.imageId?.imageTag,
+  );
+  if (!manifest)
+    throw clientError(
+      "ImageNotFoundException",
+      "The image requested does not exist in the specified repository.",
+    );
+  return { repository, manifest };
+}
+
 function scanState(sim: Sim, repository: Row, digest: string) {
   const set = findings(sim)[`${repository.repositoryName}@${digest}`];
   if (set) {
@@ -425,17 +441,7 @@ export function ecrOperations(sim: Sim): Operations {
       return { imageIds: deleted, failures };
     },
     StartImageScan: async (input) => {
-      const repository = findRepository(sim, input.repositoryName);
-      const manifest = await getManifest(
-        sim,
-        repository.repositoryName,
-        input.imageId?.imageDigest ?? input.imageId?.imageTag,
-      );
-      if (!manifest)
-        throw clientError(
-          "ImageNotFoundException",
-          "The image requested does not exist in the specified repository.",
-        );
+      const { repository, manifest } = await scannedImage(sim, input);
       slot<Record<string, boolean>>(sim.state.ecr, "scanned", () => ({}))[
         `${repository.repositoryName}@${manifest.digest}`
       ] = true;
@@ -447,17 +453,7 @@ export function ecrOperations(sim: Sim): Operations {
       };
     },
     DescribeImageScanFindings: async (input) => {
-      const repository = findRepository(sim, input.repositoryName);
-      const manifest = await getManifest(
-        sim,
-        repository.repositoryName,
-        input.imageId?.imageDigest ?? input.imageId?.imageTag,
-      );
-      if (!manifest)
-        throw clientError(
-          "ImageNotFoundException",
-          "The image requested does not exist in the specified repository.",
-        );
+      const { repository, manifest } = await scannedImage(sim, input);
       const scan = scanState(sim, repository, manifest.digest);
       if (!scan) {
         throw clientError(
