@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { AccountSnapshot } from "./model.ts";
 import { evaluate } from "./rules.ts";
-import { sarif, sarifSchema } from "./sarif.ts";
+import { artifactPathOf, sarif, sarifSchema } from "./sarif.ts";
 import {
   checkOptions,
   cluster,
@@ -79,6 +79,41 @@ describe("SARIF", () => {
       /task-definition\/api:7#.*valmetal\/api:prod-/,
     );
     expect(byRule("TAG004")[0]?.message.text).toContain("names commit 0c5c1b4b9d0e");
+  });
+
+  it("anchors every result on a relative pseudo-path per service, family or cluster, as code scanning requires", () => {
+    const results = log.runs[0]?.results ?? [];
+    for (const result of results) {
+      const physical = result.locations[0]?.physicalLocation;
+      expect(physical?.artifactLocation.uri).toMatch(
+        /^ecs\/[A-Za-z0-9_-]+(\/(services|task-definitions)\/[A-Za-z0-9_-]+)?$/,
+      );
+      expect(physical?.region.startLine).toBe(1);
+    }
+    const uriOf = (ruleId: string) =>
+      results.find((result) => result.ruleId === ruleId)?.locations[0]?.physicalLocation.artifactLocation.uri;
+    expect(uriOf("TAG006")).toBe("ecs/prod/services/api");
+    expect(uriOf("TAG010")).toBe("ecs/prod/services/api"); // a task of the service: its service's path
+    expect(uriOf("TAG009")).toBe("ecs/prod");
+  });
+
+  it.each([
+    [{ clusterName: "prod", family: "api" }, "ecs/prod/task-definitions/api"],
+    [
+      {
+        clusterName: "prod",
+        taskDefinitionArn: "arn:aws:ecs:ca-central-1:123456789012:task-definition/web:12",
+      },
+      "ecs/prod/task-definitions/web",
+    ],
+    [
+      { clusterName: "prod", taskArn: "arn:aws:ecs:ca-central-1:123456789012:task/prod/0123abcd" },
+      "ecs/prod",
+    ],
+  ])("places a finding on %o at %s", (resource, path) => {
+    expect(artifactPathOf({ ruleId: "TAG001", severity: "error", passed: false, resource, detail: "" })).toBe(
+      path,
+    );
   });
 
   it("has no results for a healthy account, and marks disabled rules as not enabled", () => {

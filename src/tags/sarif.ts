@@ -19,7 +19,7 @@ const level: Record<Severity, "error" | "warning" | "note"> = {
 };
 
 /** The ARN a finding points at: the narrowest ECS resource, else the cluster name. */
-function locationOf(finding: Finding) {
+function logicalLocationOf(finding: Finding) {
   const { resource } = finding;
   const name = subjectName(finding);
   const fullyQualifiedName = resource.image
@@ -29,8 +29,22 @@ function locationOf(finding: Finding) {
 }
 
 /**
+ * Code scanning rejects a result without `physicalLocation.artifactLocation.uri` ("locationFromSarifResult: expected
+ * artifact location"), and there is no source file behind a running task. So each result names a stable pseudo-path
+ * per service (or task definition family, or cluster), as container scanners name the image: ECS names only hold
+ * letters, digits, `-` and `_`, so the path is a valid relative URI. Tasks come and go; their service does not.
+ */
+export function artifactPathOf({ resource }: Finding): string {
+  const family =
+    resource.family ?? resource.taskDefinitionArn?.replace(/^.*task-definition\//, "").replace(/:\d+$/, "");
+  if (resource.serviceName) return `ecs/${resource.clusterName}/services/${resource.serviceName}`;
+  if (family) return `ecs/${resource.clusterName}/task-definitions/${family}`;
+  return `ecs/${resource.clusterName}`;
+}
+
+/**
  * SARIF 2.1.0 with the failed findings as results: rules from ruleDefinitions (help at the README anchor), logical
- * locations carrying the ARN. There is no source file to point at, so no physical location.
+ * locations carrying the ARN, physical locations on the service's pseudo-path (artifactPathOf).
  */
 export function sarif(findings: readonly Finding[], options: SarifOptions) {
   const overrides = new Map((options.overrides ?? []).map((override) => [override.ruleId, override]));
@@ -57,13 +71,21 @@ export function sarif(findings: readonly Finding[], options: SarifOptions) {
   const results = findings
     .filter((finding) => !finding.passed)
     .map((finding) => {
-      const location = locationOf(finding);
+      const location = logicalLocationOf(finding);
       return {
         ruleId: finding.ruleId,
         ruleIndex: index.get(finding.ruleId) ?? -1,
         level: level[finding.severity],
         message: { text: `${location.name}: ${finding.detail}` },
-        locations: [{ logicalLocations: [location] }],
+        locations: [
+          {
+            physicalLocation: {
+              artifactLocation: { uri: artifactPathOf(finding) },
+              region: { startLine: 1 },
+            },
+            logicalLocations: [location],
+          },
+        ],
         partialFingerprints: { resourceRule: `${finding.ruleId}:${location.fullyQualifiedName}` },
       };
     });
