@@ -17,6 +17,7 @@ import {
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { memoryRuntime } from "../sim/control/memory-runtime.ts";
 import { type Simulator, startSimulator } from "../sim/simulator.ts";
+import { registrableTaskDefinition } from "../src/ecs/task-definition-file.ts";
 import { type ActionRun, runAction } from "../test/support/run-action.ts";
 import { simulatorAccess, startInfraSimulator } from "./support/simulator-access.ts";
 import { provisionAccount } from "./support/tag-account.ts";
@@ -136,21 +137,8 @@ async function runHandMade(
   const deployed = await ecs.send(
     new DescribeTaskDefinitionCommand({ taskDefinition: deployedArn, include: ["TAGS"] }),
   );
-  const definition = deployed.taskDefinition ?? {};
   const registered = await ecs.send(
-    new RegisterTaskDefinitionCommand(
-      change({
-        family: definition.family,
-        containerDefinitions: definition.containerDefinitions,
-        cpu: definition.cpu,
-        memory: definition.memory,
-        networkMode: definition.networkMode,
-        requiresCompatibilities: definition.requiresCompatibilities,
-        executionRoleArn: definition.executionRoleArn,
-        taskRoleArn: definition.taskRoleArn,
-        tags: deployed.tags,
-      }),
-    ),
+    new RegisterTaskDefinitionCommand(change(registrableTaskDefinition(deployed, deployedArn).input)),
   );
   const arn = registered.taskDefinition?.taskDefinitionArn as string;
   const ran = await ecs.send(

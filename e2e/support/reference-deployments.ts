@@ -19,6 +19,7 @@ import {
   ElasticLoadBalancingV2Client,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { Simulator } from "../../sim/simulator.ts";
+import { registrableTaskDefinition } from "../../src/ecs/task-definition-file.ts";
 import type { Component, Release } from "./reference-builds.ts";
 import { simulatorAccess } from "./simulator-access.ts";
 
@@ -64,7 +65,7 @@ export async function registerRelease(clients: AwsClients, release: Release): Pr
   const current = await clients.ecs.send(
     new DescribeTaskDefinitionCommand({ taskDefinition: service.taskDefinition, include: ["TAGS"] }),
   );
-  const definition = current.taskDefinition ?? {};
+  const definition = registrableTaskDefinition(current, service.taskDefinition).input;
   const containerDefinitions = (definition.containerDefinitions ?? []).map((container) =>
     container.name === release.component
       ? {
@@ -78,16 +79,11 @@ export async function registerRelease(clients: AwsClients, release: Release): Pr
   );
   const registered = await clients.ecs.send(
     new RegisterTaskDefinitionCommand({
-      family: definition.family,
+      ...definition,
       containerDefinitions,
-      cpu: definition.cpu,
-      memory: definition.memory,
-      networkMode: definition.networkMode,
-      requiresCompatibilities: definition.requiresCompatibilities,
-      executionRoleArn: definition.executionRoleArn,
-      taskRoleArn: definition.taskRoleArn,
-      volumes: definition.volumes,
-      tags: (current.tags ?? []).map((tag) => (tag.key === "Version" ? { ...tag, value: release.sha } : tag)),
+      tags: (definition.tags ?? []).map((tag) =>
+        tag.key === "Version" ? { ...tag, value: release.sha } : tag,
+      ),
     }),
   );
   return String(registered.taskDefinition?.taskDefinitionArn);

@@ -1,6 +1,6 @@
 import { DescribeTaskDefinitionCommand, type ECSClient, type Service } from "@aws-sdk/client-ecs";
 import { renderTaskDefinition, type TraceabilityTags } from "../ecs/render.ts";
-import { parseTaskDefinition, type TaskDefinitionInput } from "../ecs/task-definition-file.ts";
+import { registrableTaskDefinition, type TaskDefinitionInput } from "../ecs/task-definition-file.ts";
 import { describeService, validateForService } from "./deployment-target.ts";
 
 /** What is deployed: a commit's images into a service's task definition. */
@@ -31,7 +31,7 @@ export async function prepareRevision(options: RevisionOptions, ecs: ECSClient):
     const described = await ecs.send(
       new DescribeTaskDefinitionCommand({ taskDefinition: previousTaskDefinition, include: ["TAGS"] }),
     );
-    base = parseTaskDefinition(JSON.stringify(described), previousTaskDefinition).input;
+    base = registrableTaskDefinition(described, previousTaskDefinition).input;
   }
   const rendered = renderTaskDefinition(base, options);
   validateForService(rendered, service);

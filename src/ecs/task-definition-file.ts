@@ -73,14 +73,19 @@ export function parseTaskDefinition(json: string, source: string): ParsedTaskDef
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
     throw new InputError(`task definition ${source} is not a JSON object`);
   }
-  const document = parsed as Record<string, unknown>;
-  const wrapped = document.taskDefinition && typeof document.taskDefinition === "object";
-  const body = (wrapped ? document.taskDefinition : document) as Record<string, unknown>;
-  const tags = wrapped && Array.isArray(document.tags) && document.tags.length ? document.tags : body.tags;
+  return registrableTaskDefinition(parsed, source);
+}
+
+/** The same, from an object: a DescribeTaskDefinition response (with TAGS) or one of the shapes above. */
+export function registrableTaskDefinition(document: object, source: string): ParsedTaskDefinition {
+  const fields = document as Record<string, unknown>;
+  const wrapped = fields.taskDefinition && typeof fields.taskDefinition === "object";
+  const body = (wrapped ? fields.taskDefinition : fields) as Record<string, unknown>;
+  const tags = wrapped && Array.isArray(fields.tags) && fields.tags.length ? fields.tags : body.tags;
   const input: Record<string, unknown> = {};
   const unknownKeys: string[] = [];
   for (const [key, value] of Object.entries(body)) {
-    if (describeOnlyKeys.has(key) || value === null) continue;
+    if (describeOnlyKeys.has(key) || value === null || value === undefined) continue;
     if (!registerKeys.has(key)) unknownKeys.push(key);
     input[key] = withoutNulls(value);
   }

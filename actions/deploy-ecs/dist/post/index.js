@@ -66007,14 +66007,18 @@ function task_definition_file_parseTaskDefinition(json, source) {
     if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
         throw new InputError(`task definition ${source} is not a JSON object`);
     }
-    const document = parsed;
-    const wrapped = document.taskDefinition && typeof document.taskDefinition === "object";
-    const body = (wrapped ? document.taskDefinition : document);
-    const tags = wrapped && Array.isArray(document.tags) && document.tags.length ? document.tags : body.tags;
+    return task_definition_file_registrableTaskDefinition(parsed, source);
+}
+/** The same, from an object: a DescribeTaskDefinition response (with TAGS) or one of the shapes above. */
+function task_definition_file_registrableTaskDefinition(document, source) {
+    const fields = document;
+    const wrapped = fields.taskDefinition && typeof fields.taskDefinition === "object";
+    const body = (wrapped ? fields.taskDefinition : fields);
+    const tags = wrapped && Array.isArray(fields.tags) && fields.tags.length ? fields.tags : body.tags;
     const input = {};
     const unknownKeys = [];
     for (const [key, value] of Object.entries(body)) {
-        if (describeOnlyKeys.has(key) || value === null)
+        if (describeOnlyKeys.has(key) || value === null || value === undefined)
             continue;
         if (!registerKeys.has(key))
             unknownKeys.push(key);
@@ -66043,7 +66047,7 @@ async function revision_prepareRevision(options, ecs) {
     let base = options.taskDefinition;
     if (!base) {
         const described = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: previousTaskDefinition, include: ["TAGS"] }));
-        base = parseTaskDefinition(JSON.stringify(described), previousTaskDefinition).input;
+        base = registrableTaskDefinition(described, previousTaskDefinition).input;
     }
     const rendered = renderTaskDefinition(base, options);
     validateForService(rendered, service);
