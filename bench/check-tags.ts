@@ -1,7 +1,9 @@
 // Prints what check-tags costs on a large simulated account: API calls per operation against the theoretical minimum,
 // throttled retries, wall time and peak RSS, for readAccount + evaluate in this process and for one run of the bundled
-// action as the runner runs it. ECS throttling is injected through the sim's fault API.
-// Usage: node bench/check-tags.ts [clusters] [services] [tasks] [throttle-rate]   (default 10 1000 10000 0.05)
+// action as the runner runs it. ECS throttling is injected through the sim's fault API, either the way ECS throttles
+// (a token bucket per operation: burst/sustained, default 50/20, the figures ECS documents for DescribeClusters,
+// applied to every read here) or as a fixed share of calls whatever the rate (e.g. 0.05).
+// Usage: node bench/check-tags.ts [clusters] [services] [tasks] [throttling]   (default 10 1000 10000 50/20)
 import { CodeDeployClient } from "@aws-sdk/client-codedeploy";
 import { ECRClient } from "@aws-sdk/client-ecr";
 import { ECSClient } from "@aws-sdk/client-ecs";
@@ -14,15 +16,12 @@ import { runAction } from "../test/support/run-action.ts";
 
 const argument = (index: number, fallback: number) => Number(process.argv[index] ?? fallback);
 const [clusters, services, tasks] = [argument(2, 10), argument(3, 1000), argument(4, 10_000)];
-const rate = Number(process.argv[5] ?? 0.05);
+const throttling = process.argv[5] ?? "50/20";
+const bucket = /^(\d+)\/(\d+)$/.exec(throttling);
+const throttle = bucket
+  ? { burst: Number(bucket[1]), sustained: Number(bucket[2]) }
+  : { rate: Number(throttling) };
 const region = "ca-central-1";
-const throttled = [
-  "DescribeTasks",
-  "DescribeServices",
-  "ListTasks",
-  "ListServices",
-  "DescribeTaskDefinition",
-];
 
 const simulator = await startSimulator({ timeScale: 60, runtime: memoryRuntime({ healthyAfterSeconds: 1 }) });
 try {
@@ -31,14 +30,18 @@ try {
   console.log(
     `provisioned ${clusters} clusters, ${services} services, ${tasks} RUNNING tasks in ${Math.round(performance.now() - started)} ms`,
   );
-  await fetch(`${simulator.admin}/faults`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      rules: throttled.map((operation) => ({ service: "ecs", operation, kind: "throttle", rate })),
-    }),
-  });
-  console.log(`throttling ${Math.round(rate * 100)}% of ecs ${throttled.join(", ")}`);
+  // Posting the rules again before the bundled run gives it full buckets and fresh call counts.
+  const injectThrottling = () =>
+    fetch(`${simulator.admin}/faults`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ rules: [{ service: "ecs", kind: "throttle", ...throttle }] }),
+    });
+  await injectThrottling();
+  const how = bucket
+    ? `with a token bucket per operation (burst ${throttle.burst}, sustained ${throttle.sustained}/s)`
+    : `${Math.round(Number(throttling) * 100)}% of calls`;
+  console.log(`throttling every ecs operation ${how}`);
 
   const config = {
     endpoint: simulator.endpoint,
@@ -81,6 +84,7 @@ try {
     `peak RSS of this process (sim + reader): ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`,
   );
 
+  await injectThrottling();
   started = performance.now();
   const run = await runAction("actions/check-tags", {
     inputs: { "fail-on": "never", environment: "prod" },

@@ -1,5 +1,6 @@
 import { ECSClient, ListClustersCommand } from "@aws-sdk/client-ecs";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { Faults } from "../protocol/faults.ts";
 import { startTestSimulator, type TestSimulator } from "./support.ts";
 
 /** Fault injection seen from the real SDK: retries on throttling, errors after retries, latency, drops. */
@@ -82,5 +83,34 @@ describe("fault injection", () => {
     expect(((await response.json()) as { __type: string }).__type).toBe(
       "MissingAuthenticationTokenException",
     );
+  });
+});
+
+describe("token-bucket throttling", () => {
+  test("throttles only once the burst is spent, per operation, and refills at the sustained rate", () => {
+    let now = 0;
+    const faults = new Faults(Math.random, () => now);
+    faults.set([{ service: "ecs", kind: "throttle", burst: 2, sustained: 4 }]);
+    const outcome = (operation: string) => faults.decide("ecs", operation).outcome ?? "ok";
+    expect([outcome("DescribeTasks"), outcome("DescribeTasks"), outcome("DescribeTasks")]).toEqual([
+      "ok",
+      "ok",
+      "throttle",
+    ]);
+    expect(outcome("ListTasks")).toBe("ok");
+    now = 250;
+    expect([outcome("DescribeTasks"), outcome("DescribeTasks")]).toEqual(["ok", "throttle"]);
+    now = 10_000;
+    expect([outcome("DescribeTasks"), outcome("DescribeTasks"), outcome("DescribeTasks")]).toEqual([
+      "ok",
+      "ok",
+      "throttle",
+    ]);
+  });
+
+  test("a bucket is refused on anything but a throttle fault, and without both of its numbers", () => {
+    const faults = new Faults();
+    expect(() => faults.set([{ kind: "error", burst: 5, sustained: 1 }])).toThrow(/throttle fault/);
+    expect(() => faults.set([{ kind: "throttle", burst: 5 }])).toThrow(/burst and sustained go together/);
   });
 });
