@@ -92,8 +92,9 @@ export class Faults {
       if (rule.service && rule.service !== service) continue;
       if (rule.operation && rule.operation !== operation) continue;
       if (rule.count !== undefined && rule.applied >= rule.count) continue;
-      if (rule.burst !== undefined && this.#take(`${index} ${key}`, rule)) continue;
-      if (rule.burst === undefined && this.random() >= (rule.rate ?? 1)) continue;
+      const spared =
+        rule.burst === undefined ? this.random() >= (rule.rate ?? 1) : this.#take(`${index} ${key}`, rule);
+      if (spared) continue;
       rule.applied++;
       if (rule.kind === "latency") decision.latencyMs += rule.latencyMs ?? 0;
       else if (!decision.outcome) {
